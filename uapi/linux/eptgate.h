@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * eptgate: alternate EPT views for KVM guests, switched by VMFUNC leaf 0.
+ *
+ * Userspace ABI. See Documentation/api.rst for the semantics of every
+ * ioctl, its capability, parameters, return values and errors.
+ *
+ * Every argument structure starts with "size" (the caller's sizeof) and
+ * "flags".  The module accepts any size from the first published layout
+ * up to PAGE_SIZE: bytes it does not know must be zero on input, and on
+ * output it writes min(size, its own size).  Unknown flags are -EINVAL.
+ */
+#ifndef _UAPI_LINUX_EPTGATE_H
+#define _UAPI_LINUX_EPTGATE_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define EPTGATE_API_VERSION	1
+#define EPTGATE_DEVICE		"/dev/eptgate"
+
+/*
+ * View ids are EPTP-list indexes: 0 is KVM's own EPT (the default view),
+ * 1 .. EPTGATE_MAX_VIEWS - 1 are alternate views.
+ */
+#define EPTGATE_MAX_VIEWS	16
+
+/* Access bits: the same bit positions as an EPT entry's R/W/X. */
+#define EPTGATE_ACCESS_R	(1U << 0)
+#define EPTGATE_ACCESS_W	(1U << 1)
+#define EPTGATE_ACCESS_X	(1U << 2)
+#define EPTGATE_ACCESS_MASK	(EPTGATE_ACCESS_R | EPTGATE_ACCESS_W | EPTGATE_ACCESS_X)
+
+/* eptgate_info.caps */
+#define EPTGATE_CAP_EPT			(1ULL << 0)  /* EPT in use by kvm_intel */
+#define EPTGATE_CAP_VMFUNC_EPTP		(1ULL << 1)  /* VMFUNC leaf 0 */
+#define EPTGATE_CAP_VE			(1ULL << 2)  /* #VE (not used yet) */
+#define EPTGATE_CAP_EPT_4LEVEL		(1ULL << 3)
+#define EPTGATE_CAP_EPT_5LEVEL		(1ULL << 4)
+#define EPTGATE_CAP_EPT_2M		(1ULL << 5)
+#define EPTGATE_CAP_EPT_AD		(1ULL << 6)
+#define EPTGATE_CAP_EPT_X_ONLY		(1ULL << 7)
+#define EPTGATE_CAP_INVEPT_SINGLE	(1ULL << 8)
+#define EPTGATE_CAP_EPT_WB		(1ULL << 9)
+
+struct eptgate_info {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 api_version;	/* out: EPTGATE_API_VERSION */
+	__u32 max_views;	/* out: EPTGATE_MAX_VIEWS */
+	__u64 caps;		/* out: EPTGATE_CAP_* */
+	__u64 vmx_ept_vpid_cap;	/* out: raw IA32_VMX_EPT_VPID_CAP */
+	__u64 vmx_vmfunc;	/* out: raw IA32_VMX_VMFUNC */
+	__u64 vmx_procbased2;	/* out: raw IA32_VMX_PROCBASED_CTLS2 */
+	/* module-wide counters, for leak checks */
+	__u64 bindings;		/* live VM bindings */
+	__u64 table_pages;	/* EPT table and EPTP-list pages allocated */
+	__u64 pages_ref;	/* guest pages referenced by views (own RAM) */
+	__u64 pages_pinned;	/* peer pages pinned (FOLL_PIN) for windows */
+};
+
+/* Bind a KVM VM: returns a new binding fd (close-on-exec). */
+struct eptgate_bind {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__s32 vm_fd;		/* in: fd returned by KVM_CREATE_VM */
+	__u32 pad;		/* must be 0 */
+};
+
+/* Create / destroy a view: on a binding fd. */
+struct eptgate_view {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 view;		/* in: 0 = lowest free id; out: the id */
+	__u32 pad;		/* must be 0 */
+};
+
+/*
+ * Set the access of guest-physical [gpa, gpa + len) in a view, mirroring
+ * the VM's own RAM (the same host pages as KVM's default view).  gpa and
+ * len are 4 KiB aligned, the range lies inside memslots, and it does not
+ * overlap another range or window of the view.  access = 0 removes it.
+ */
+struct eptgate_access {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 view;
+	__u32 access;		/* EPTGATE_ACCESS_* */
+	__u64 gpa;
+	__u64 len;
+};
+
+/*
+ * Map [peer_gpa, peer_gpa + len) of another bound VM (peer_fd is its
+ * binding fd) at window address [gpa, gpa + len) of a view.  The peer's
+ * pages are pinned until the window is unmapped, the view destroyed, or
+ * either binding closed.  access = 0 (with EPTGATE_UNMAP) unmaps.
+ */
+#define EPTGATE_WINDOW_UNMAP	(1U << 0)
+struct eptgate_window {
+	__u32 size;
+	__u32 flags;		/* in: EPTGATE_WINDOW_UNMAP or 0 */
+	__u32 view;
+	__u32 access;		/* EPTGATE_ACCESS_*, not X */
+	__u64 gpa;		/* window address in this VM */
+	__u64 len;
+	__s32 peer_fd;		/* binding fd of the peer VM */
+	__u32 pad;		/* must be 0 */
+	__u64 peer_gpa;
+};
+
+/* Enable / disable VMFUNC view switching on every vCPU of the VM. */
+struct eptgate_switching {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+};
+
+struct eptgate_view_stats {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 view;		/* in: 0 .. EPTGATE_MAX_VIEWS - 1 */
+	__u32 pad;
+	__u64 switches;		/* vCPU found in this view at an exit, not before */
+	__u64 exits;		/* exits taken while in this view */
+	__u64 ept_violations;	/* EPT violations taken in this view */
+	__u64 lazy_fills;	/* own-RAM entries filled on a violation */
+	__u64 fallbacks;	/* vCPU put back into the default view */
+	__u64 zaps;		/* entries removed (host invalidation, unmap) */
+	__u64 event_fallbacks;	/* fallbacks before injecting an event */
+};
+
+struct eptgate_vcpu_stats {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 vcpu_idx;		/* in */
+	__u32 view;		/* out: view the vCPU was in at its last exit */
+	__u64 entries;		/* VM entries seen by the hook */
+	__u64 exits;		/* VM exits seen by the hook */
+	__u64 exits_alt;	/* ... of which taken in an alternate view */
+	__u64 vmfunc_ud;	/* VMFUNC exits answered with #UD */
+};
+
+#define EPTGATE_IO		0xE9
+
+/* /dev/eptgate */
+#define EPTGATE_GET_INFO	_IOWR(EPTGATE_IO, 0x00, struct eptgate_info)
+#define EPTGATE_BIND_VM		_IOW(EPTGATE_IO, 0x01, struct eptgate_bind)
+/* binding fd */
+#define EPTGATE_CREATE_VIEW	_IOWR(EPTGATE_IO, 0x10, struct eptgate_view)
+#define EPTGATE_DESTROY_VIEW	_IOW(EPTGATE_IO, 0x11, struct eptgate_view)
+#define EPTGATE_SET_ACCESS	_IOW(EPTGATE_IO, 0x12, struct eptgate_access)
+#define EPTGATE_MAP_WINDOW	_IOW(EPTGATE_IO, 0x13, struct eptgate_window)
+#define EPTGATE_ENABLE		_IOW(EPTGATE_IO, 0x14, struct eptgate_switching)
+#define EPTGATE_DISABLE		_IOW(EPTGATE_IO, 0x15, struct eptgate_switching)
+#define EPTGATE_GET_VIEW_STATS	_IOWR(EPTGATE_IO, 0x16, struct eptgate_view_stats)
+#define EPTGATE_GET_VCPU_STATS	_IOWR(EPTGATE_IO, 0x17, struct eptgate_vcpu_stats)
+
+#endif /* _UAPI_LINUX_EPTGATE_H */
