@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The EPT builder of alternate views: 4-level tables, 4 KiB leaves for
+ * lazily filled own RAM, 2 MiB leaves for windows backed by contiguous
+ * peer memory.  Entry encoding is in ept_entry.h (shared with the unit
+ * tests).  Callers hold eg_vm.mmu_lock; table memory is freed only after
+ * the INVEPT that follows the view's last use.
+ */
+#include <linux/mm.h>
+#include <linux/gfp.h>
+#include "eptgate.h"
+
+u64 *eg_ept_alloc_table(gfp_t gfp)
+{
+	struct page *page = alloc_page(gfp | __GFP_ZERO | __GFP_ACCOUNT);
+
+	if (!page)
+		return NULL;
+	atomic64_inc(&eg_counters.table_pages);
+	return page_address(page);
+}
+
+static void eg_ept_free_table(u64 *table)
+{
+	free_page((unsigned long)table);
+	atomic64_dec(&eg_counters.table_pages);
+}
+
+static void eg_ept_free_level(u64 *table, int level)
+{
+	int i;
+
+	for (i = 0; i < EG_EPT_ENTRIES && level > 1; i++) {
+		u64 e = table[i];
+
+		if (eg_ept_present(e) && !eg_ept_is_leaf(e, level))
+			eg_ept_free_level(__va(eg_ept_addr(e)), level - 1);
+	}
+	eg_ept_free_table(table);
+}
+
+/* Frees the table pages; leaves must have been zapped. */
+void eg_ept_free_tables(u64 *root)
+{
+	if (root)
+		eg_ept_free_level(root, EG_EPT_LEVELS);
+}
+
+int eg_ept_cache_topup(struct eg_ept_cache *c, gfp_t gfp)
+{
+	while (c->nr < ARRAY_SIZE(c->pages)) {
+		u64 *t = eg_ept_alloc_table(gfp);
+
+		if (!t)
+			return -ENOMEM;
+		c->pages[c->nr++] = t;
+	}
+	return 0;
+}
+
+void eg_ept_cache_free(struct eg_ept_cache *c)
+{
+	while (c->nr)
+		eg_ept_free_table(c->pages[--c->nr]);
+}
+
+/*
+ * The entry that maps @gpa at @level (1: 4 KiB, 2: 2 MiB), taking missing
+ * tables from @c.  NULL when @c ran out, or when a larger leaf is in the
+ * way.  A full cache always suffices for one walk.
+ */
+u64 *eg_ept_walk(u64 *root, u64 gpa, int level, struct eg_ept_cache *c)
+{
+	u64 *table = root;
+	int l;
+
+	for (l = EG_EPT_LEVELS; l > level; l--) {
+		u64 *e = &table[eg_ept_index(gpa, l)];
+
+		if (!eg_ept_present(*e)) {
+			u64 *t;
+
+			if (!c->nr)
+				return NULL;
+			t = c->pages[--c->nr];
+			WRITE_ONCE(*e, eg_ept_make_table(__pa(t)));
+		} else if (eg_ept_is_leaf(*e, l)) {
+			return NULL;
+		}
+		table = __va(eg_ept_addr(*e));
+	}
+	return &table[eg_ept_index(gpa, level)];
+}
+
+static bool eg_ept_zap_level(u64 *table, int level, u64 base, u64 start,
+			     u64 end, u64 only, struct eg_zap_batch *b,
+			     u64 *next, u64 *zapped)
+{
+	u64 size = eg_ept_level_size(level);
+	unsigned int i = start > base ? eg_ept_index(start, level) : 0;
+
+	for (; i < EG_EPT_ENTRIES; i++) {
+		u64 addr = base + i * size;
+		u64 e = table[i];
+
+		if (addr >= end)
+			break;
+		if (!eg_ept_present(e))
+			continue;
+		if (!eg_ept_is_leaf(e, level)) {
+			if (!eg_ept_zap_level(__va(eg_ept_addr(e)), level - 1,
+					      addr, start, end, only, b, next,
+					      zapped))
+				return false;
+			continue;
+		}
+		if (only && !(e & only))
+			continue;
+		if ((e & EG_EPT_SW_REF) && b->nr == ARRAY_SIZE(b->pages)) {
+			*next = max(addr, start);
+			return false;
+		}
+		WRITE_ONCE(table[i], 0);
+		(*zapped)++;
+		if (e & EG_EPT_SW_REF) {
+			b->pages[b->nr] = pfn_to_page(eg_ept_addr(e) >> PAGE_SHIFT);
+			b->dirty[b->nr] = e & EG_EPT_W;
+			b->nr++;
+		}
+	}
+	return true;
+}
+
+/*
+ * Clears the leaves mapping [start, end) (only those with a bit of @only
+ * set, if @only is nonzero).  Pages whose reference a leaf
+ * held go into @b, to be released by eg_zap_batch_release() after INVEPT.
+ * Returns false when @b is full; *next is where to continue.
+ */
+bool eg_ept_zap(u64 *root, u64 start, u64 end, u64 only,
+		struct eg_zap_batch *b, u64 *next, u64 *zapped)
+{
+	*next = end;
+	return eg_ept_zap_level(root, EG_EPT_LEVELS, 0, start, end, only, b,
+				next, zapped);
+}
+
+/* Drops the references collected by eg_ept_zap(); after INVEPT only. */
+void eg_zap_batch_release(struct eg_zap_batch *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++) {
+		if (b->dirty[i])
+			set_page_dirty(b->pages[i]);
+		put_page(b->pages[i]);
+		atomic64_dec(&eg_counters.pages_ref);
+	}
+	b->nr = 0;
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * eptgate internals: the objects, who owns them, and the locks.
+ *
+ * Objects
+ *   struct eg_vm     one bound KVM VM; created by EPTGATE_BIND_VM, owned by
+ *                    the binding file, freed in eg_vm_release().
+ *   struct eg_view   an alternate view (EPT hierarchy) of one eg_vm.
+ *   struct eg_window a peer VM's memory mapped into a view; it lives in
+ *                    the view's range set and on the peer's peer_windows.
+ *   struct eg_vcpu   per-vCPU hook state: the EPTP list page and counters.
+ *
+ * Locks, outermost first
+ *   eg_mutex         (main.c) every control-plane operation: bind/unbind,
+ *                    views, ranges, windows, enable/disable.  Taken only in
+ *                    process context, never by the hook or the notifier.
+ *   eg_vm.mmu_lock   spinlock: a VM's EPT tables, range sets, view
+ *                    pointers, vCPU EPTP lists, counters, enabled/dying,
+ *                    and the invalidation count.  Taken by the hook (with
+ *                    interrupts off, inside vmx_vcpu_run), by the MMU
+ *                    notifier and by the control plane.  Never held across
+ *                    an IPI: INVEPT on other CPUs is sent after dropping
+ *                    it, because the hook spins on it with interrupts off.
+ *
+ * Reference counts
+ *   eg_vm holds a KVM reference (kvm_get_kvm) from bind to release, and an
+ *   MMU notifier registration on the VM's mm.  A window pins the peer's
+ *   pages (FOLL_PIN); the peer's eg_vm stays valid while the window exists
+ *   because releasing the peer first unmaps every window on its
+ *   peer_windows list (under eg_mutex).  An own-RAM leaf (EG_EPT_SW_REF)
+ *   holds one page reference from get_user_pages_fast_only(), dropped
+ *   exactly once, after the INVEPT that follows its zap.
+ *
+ * Teardown order (eg_vm_release)
+ *   1. unmap windows of other VMs that map this VM (peer side);
+ *   2. dying = true under mmu_lock: the hook stops arming VMCSs;
+ *   3. kick every vCPU out of guest mode and wait (kvm_flush_remote_tlbs):
+ *      each exit disarms its VMCS, so no VMCS points at eptgate memory;
+ *   4. unhash (RCU) and synchronize_rcu(): no hook still sees the eg_vm;
+ *   5. unregister the MMU notifier; zap and free views (INVEPT first);
+ *   6. free vCPU state, kvm_put_kvm().
+ */
+#ifndef EPTGATE_H
+#define EPTGATE_H
+
+#include <linux/kvm_host.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/rculist.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+#include <linux/eptgate.h>
+
+#include "ept_entry.h"
+#include "range.h"
+
+#define EG_NAME "eptgate"
+
+/* One-line reasons for every rejected request. */
+#define eg_reject(err, why)						\
+	({								\
+		pr_info_ratelimited(EG_NAME ": %s: %s (%d)\n", __func__,\
+				    why, err);				\
+		err;							\
+	})
+
+struct eg_caps {
+	u64 ept_vpid_cap;	/* IA32_VMX_EPT_VPID_CAP */
+	u64 vmfunc;		/* IA32_VMX_VMFUNC */
+	u64 procbased2;		/* IA32_VMX_PROCBASED_CTLS2 */
+	u64 caps;		/* EPTGATE_CAP_* */
+	u64 eptp_mt;		/* memory type of our paging structures */
+};
+extern struct eg_caps eg_caps;
+
+/* Module-wide counters (struct eptgate_info). */
+struct eg_counters {
+	atomic64_t bindings;
+	atomic64_t table_pages;
+	atomic64_t pages_ref;
+	atomic64_t pages_pinned;
+};
+extern struct eg_counters eg_counters;
+
+/* Table pages set aside before taking mmu_lock, as KVM's MMU caches. */
+struct eg_ept_cache {
+	unsigned int nr;
+	u64 *pages[EG_EPT_LEVELS - 1];
+};
+
+struct eg_view_stats {
+	u64 switches, exits, ept_violations, lazy_fills, fallbacks, zaps;
+	u64 event_fallbacks;
+};
+
+struct eg_view {
+	u32 id;
+	u64 eptp;			/* eg_make_eptp(root) */
+	u64 *root;			/* PML4 page */
+	struct eg_range_set ranges;	/* RAM ranges and windows */
+	struct eg_view_stats stats;	/* under mmu_lock */
+};
+
+struct eg_vm;
+
+struct eg_window {
+	struct eg_vm *owner;		/* the VM whose view maps it */
+	u32 view;
+	u32 access;
+	u64 gpa, len;
+	struct eg_vm *peer;
+	u64 peer_gpa;
+	struct list_head peer_node;	/* peer->peer_windows, eg_mutex */
+	unsigned long npages;
+	struct page **pages;		/* pinned with FOLL_PIN */
+};
+
+struct eg_vcpu {
+	u64 *eptp_list;			/* EPTP list page; [0] = KVM's root */
+	u32 resume_view;		/* view to re-enter in */
+	u32 exit_view;			/* view seen at the last exit */
+	bool armed;			/* VMCS points at eptp_list */
+	bool kvm_had_vmfunc;		/* KVM's own secondary-control bit */
+	u64 entries, exits, exits_alt, vmfunc_ud;
+};
+
+struct eg_vm {
+	struct kvm *kvm;		/* reference held */
+	struct file *file;		/* the binding file */
+	struct hlist_node hnode;	/* eg_vm_hash: RCU, eg_mutex */
+	struct list_head peer_windows;	/* windows mapping this VM */
+	struct mmu_notifier mn;
+	bool mn_registered;
+
+	spinlock_t mmu_lock;
+	struct eg_view *views[EPTGATE_MAX_VIEWS];	/* [0] unused */
+	struct xarray vcpus;		/* vcpu_idx -> eg_vcpu */
+	bool enabled;
+	bool dying;
+	long mmu_invalidate_in_progress;
+	u64 slots_gen;			/* memslot generation seen */
+	bool suspended;			/* memslots changed: views paused */
+	bool dirty_logging;		/* a memslot logs dirty pages */
+	struct eg_ept_cache cache;	/* for the hook, under mmu_lock */
+	struct work_struct revalidate_work;
+};
+
+/* main.c */
+extern struct mutex eg_mutex;
+int eg_copy_arg_in(void *karg, size_t ksize, u32 min_size,
+		   const void __user *uarg, const char *who);
+int eg_copy_arg_out(void __user *uarg, const void *karg, size_t ksize,
+		    u32 usize);
+
+/* vm.c */
+int eg_vm_bind(int vm_fd);
+struct eg_vm *eg_vm_from_fd(int fd);	/* binding fd -> eg_vm, eg_mutex */
+struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm);
+void eg_vm_kick_all(struct eg_vm *vm);
+void eg_invept_all(u64 eptp);
+long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg);
+
+/* view.c */
+int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg);
+int eg_view_destroy(struct eg_vm *vm, u32 id);
+void eg_view_destroy_all(struct eg_vm *vm);
+int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a);
+int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
+void eg_view_unmap_peer_windows(struct eg_vm *peer);
+void eg_view_fill_list(struct eg_vm *vm, u64 *list);
+void eg_vm_revalidate(struct work_struct *work);
+
+/* ept.c */
+u64 *eg_ept_alloc_table(gfp_t gfp);
+void eg_ept_free_tables(u64 *root);
+int eg_ept_cache_topup(struct eg_ept_cache *c, gfp_t gfp);
+void eg_ept_cache_free(struct eg_ept_cache *c);
+u64 *eg_ept_walk(u64 *root, u64 gpa, int level, struct eg_ept_cache *c);
+struct eg_zap_batch {
+	unsigned int nr;
+	struct page *pages[32];
+	bool dirty[32];
+};
+bool eg_ept_zap(u64 *root, u64 start, u64 end, u64 only, struct eg_zap_batch *b,
+		u64 *next, u64 *zapped);
+void eg_zap_batch_release(struct eg_zap_batch *b);
+
+/* hook.c */
+int eg_hook_init(void);
+void eg_hook_exit(void);
+int eg_vcpu_prepare_all(struct eg_vm *vm);
+void eg_vcpu_free_all(struct eg_vm *vm);
+
+/* mmu.c */
+extern const struct mmu_notifier_ops eg_mmu_notifier_ops;
+void eg_zap_range_all_views(struct eg_vm *vm, u64 gfn_start, u64 gfn_end);
+
+/* vmfunc_ud.c */
+int eg_vmfunc_ud_init(void);
+void eg_vmfunc_ud_exit(void);
+
+#endif /* EPTGATE_H */

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hook: probes on KVM's kvm_entry and kvm_exit tracepoints, which run
+ * inside kvm_intel's vmx_vcpu_run() with the vCPU's VMCS current and
+ * interrupts off, right before VM entry and right after VM exit.
+ *
+ * The VMCS of a vCPU is "armed" (VMFUNC enabled, EPTP_LIST_ADDRESS at
+ * eptgate's list, possibly EPT_POINTER at a view) only between the entry
+ * probe and the next exit probe.  The exit probe always disarms it and
+ * puts KVM's own root back.  So whenever KVM looks at or changes the
+ * VMCS, and whenever the vCPU is outside guest mode, the VMCS is KVM's
+ * own; eptgate memory can be freed once every vCPU has been kicked out of
+ * guest mode (eg_vm_kick_all()).
+ *
+ * Exit policy, for a vCPU found in an alternate view at an exit:
+ *   EPT violation on own RAM the view allows -> lazy fill, resume in view
+ *   any other EPT violation, EPT misconfig  -> resume in the default view
+ *   anything else                           -> resume in the view
+ * and at entry, an event about to be injected always goes to the default
+ * view, so that no guest handler runs in an alternate view.
+ *
+ * A vCPU in guest mode (nested, L2 running) runs on KVM's vmcs02: the
+ * hook leaves it alone.  Views apply to L1 only.
+ */
+#include <linux/tracepoint.h>
+#include <linux/slab.h>
+#include "eptgate.h"
+#include "compat.h"
+#include "vmx.h"
+
+DECLARE_TRACE(kvm_entry, TP_PROTO(EG_KVM_ENTRY_PROTO),
+	      TP_ARGS(EG_KVM_ENTRY_ARGS));
+DECLARE_TRACE(kvm_exit, TP_PROTO(struct kvm_vcpu *vcpu, u32 isa),
+	      TP_ARGS(vcpu, isa));
+
+/* EPT-violation exit qualification, bits 2:0: read, write, fetch. */
+#define EG_EPT_QUAL_ACCESS	0x7ULL
+
+static bool eg_vcpu_nested(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.hflags & HF_GUEST_MASK;
+}
+
+static struct eg_vcpu *eg_vcpu_new(gfp_t gfp)
+{
+	struct eg_vcpu *vs = kzalloc(sizeof(*vs), gfp);
+
+	if (!vs)
+		return NULL;
+	vs->eptp_list = (u64 *)get_zeroed_page(gfp);
+	if (!vs->eptp_list) {
+		kfree(vs);
+		return NULL;
+	}
+	atomic64_inc(&eg_counters.table_pages);
+	return vs;
+}
+
+static void eg_vcpu_free(struct eg_vcpu *vs)
+{
+	free_page((unsigned long)vs->eptp_list);
+	atomic64_dec(&eg_counters.table_pages);
+	kfree(vs);
+}
+
+/* ENABLE: state for every existing vCPU; later ones get it at entry. */
+int eg_vcpu_prepare_all(struct eg_vm *vm)
+{
+	struct kvm_vcpu *vcpu;
+	struct eg_vcpu *vs;
+	unsigned long i;
+	int idx;
+
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		if (xa_load(&vm->vcpus, vcpu->vcpu_idx))
+			continue;
+		vs = eg_vcpu_new(GFP_KERNEL_ACCOUNT);
+		if (!vs || xa_reserve(&vm->vcpus, vcpu->vcpu_idx, GFP_KERNEL)) {
+			if (vs)
+				eg_vcpu_free(vs);
+			return -ENOMEM;
+		}
+		spin_lock(&vm->mmu_lock);
+		eg_view_fill_list(vm, vs->eptp_list);
+		xa_store(&vm->vcpus, vcpu->vcpu_idx, vs, GFP_ATOMIC);
+		spin_unlock(&vm->mmu_lock);
+	}
+	idx = srcu_read_lock(&vm->kvm->srcu);
+	spin_lock(&vm->mmu_lock);
+	if (!vm->suspended)
+		vm->slots_gen = kvm_memslots(vm->kvm)->generation;
+	spin_unlock(&vm->mmu_lock);
+	srcu_read_unlock(&vm->kvm->srcu, idx);
+	return 0;
+}
+
+/* After every vCPU has been kicked out of guest mode. */
+void eg_vcpu_free_all(struct eg_vm *vm)
+{
+	struct eg_vcpu *vs;
+	unsigned long i;
+
+	xa_for_each(&vm->vcpus, i, vs)
+		eg_vcpu_free(vs);
+	xa_destroy(&vm->vcpus);
+}
+
+/* A vCPU created after ENABLE: first entry, mmu_lock held. */
+static struct eg_vcpu *eg_vcpu_late(struct eg_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct eg_vcpu *vs = eg_vcpu_new(GFP_ATOMIC | __GFP_NOWARN);
+
+	if (!vs)
+		return NULL;
+	eg_view_fill_list(vm, vs->eptp_list);
+	if (xa_err(xa_store(&vm->vcpus, vcpu->vcpu_idx, vs, GFP_ATOMIC))) {
+		eg_vcpu_free(vs);
+		return NULL;
+	}
+	return vs;
+}
+
+/*
+ * Memslots changed since the hook last looked (new, deleted, moved,
+ * flags): pause the views and let eg_vm_revalidate() drop what may be
+ * stale.  mmu_lock held.
+ */
+static void eg_check_memslots(struct eg_vm *vm, struct kvm *kvm)
+{
+	u64 gen;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	gen = kvm_memslots(kvm)->generation;
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (gen == vm->slots_gen)
+		return;
+	vm->slots_gen = gen;
+	vm->suspended = true;
+	queue_work(system_wq, &vm->revalidate_work);
+}
+
+/* Which view an EPTP belongs to: 0 for KVM's root or anything unknown. */
+static u32 eg_view_of(struct eg_vm *vm, u64 eptp)
+{
+	u32 id;
+
+	for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
+		if (vm->views[id] && vm->views[id]->eptp == eptp)
+			return id;
+	return 0;
+}
+
+static void eg_on_entry(void *data, EG_KVM_ENTRY_PROTO)
+{
+	struct eg_vcpu *vs;
+	struct eg_vm *vm;
+	u64 root, sec;
+	u32 id, view;
+
+	if (eg_vcpu_nested(vcpu))
+		return;
+	rcu_read_lock();
+	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	if (!vm)
+		goto out;
+	spin_lock(&vm->mmu_lock);
+	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+	if (!vs && vm->enabled && !vm->dying)
+		vs = eg_vcpu_late(vm, vcpu);
+	if (!vs)
+		goto unlock;
+	vs->entries++;
+	if (!vm->enabled || vm->dying)
+		goto unlock;
+	eg_check_memslots(vm, vcpu->kvm);
+
+	root = eg_vmread(EPT_POINTER);
+	if (!root)
+		goto unlock;	/* not running on EPT: nothing to switch */
+	vs->eptp_list[0] = root;
+	if (vm->suspended) {
+		/* VMFUNC still succeeds but stays in the default view. */
+		for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
+			vs->eptp_list[id] = vm->views[id] ? root : 0;
+	}
+
+	view = vs->resume_view;
+	if (view && (!vm->views[view] || vm->suspended))
+		view = 0;
+	if (view && (eg_vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)) {
+		vm->views[view]->stats.event_fallbacks++;
+		view = 0;
+	}
+	vs->resume_view = view;
+	if (view)
+		eg_vmwrite(EPT_POINTER, vm->views[view]->eptp);
+
+	sec = eg_vmread(SECONDARY_VM_EXEC_CONTROL);
+	vs->kvm_had_vmfunc = sec & SECONDARY_EXEC_ENABLE_VMFUNC;
+	if (!vs->kvm_had_vmfunc)
+		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
+			   sec | SECONDARY_EXEC_ENABLE_VMFUNC);
+	eg_vmwrite(EPTP_LIST_ADDRESS, __pa(vs->eptp_list));
+	eg_vmwrite(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
+	vs->armed = true;
+unlock:
+	spin_unlock(&vm->mmu_lock);
+out:
+	rcu_read_unlock();
+}
+
+/*
+ * Lazy fill: an EPT violation on own RAM that the view allows.  Takes a
+ * reference on the page the VM's mm maps at the gfn's hva, without
+ * sleeping (interrupts are off), and maps it.  The MMU notifier zaps it
+ * again before the host reuses the page.  mmu_lock held.
+ */
+static bool eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
+			 struct eg_view *view)
+{
+	u64 gpa = eg_vmread(GUEST_PHYSICAL_ADDRESS);
+	u64 qual = eg_vmread(EXIT_QUALIFICATION) & EG_EPT_QUAL_ACCESS;
+	struct kvm *kvm = vcpu->kvm;
+	const struct eg_range *r = eg_range_find(&view->ranges, gpa);
+	struct kvm_memory_slot *slot;
+	unsigned long hva = 0;
+	struct page *page;
+	u32 access;
+	u64 *sptep;
+	int idx;
+
+	if (!r || r->kind != EG_RANGE_RAM || (qual & ~(u64)r->access))
+		return false;
+	if (vm->mmu_invalidate_in_progress || current->mm != kvm->mm)
+		return false;
+	access = r->access;
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID)) {
+		hva = slot->userspace_addr +
+		      ((gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+		if (slot->flags & KVM_MEM_READONLY)
+			access &= ~EG_EPT_W;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (!hva || (qual & ~(u64)access))
+		return false;
+	if (eg_ept_cache_topup(&vm->cache, GFP_ATOMIC | __GFP_NOWARN))
+		return false;
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, &vm->cache);
+	if (!sptep)
+		return false;
+	if (eg_ept_present(*sptep))	/* filled by another vCPU */
+		return (eg_ept_access(*sptep) & qual) == qual;
+	if (get_user_pages_fast_only(hva, 1,
+				     (access & EG_EPT_W) ? FOLL_WRITE : 0,
+				     &page) != 1)
+		return false;
+	WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(page), access, 1,
+					    EG_EPT_SW_REF));
+	atomic64_inc(&eg_counters.pages_ref);
+	return true;
+}
+
+/* The view to resume in after an exit taken in view @id; mmu_lock held. */
+static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu, u32 id,
+			  u32 reason)
+{
+	struct eg_view *view = vm->views[id];
+
+	switch (reason) {
+	case EXIT_REASON_EPT_VIOLATION:
+		view->stats.ept_violations++;
+		if (eg_lazy_fill(vm, vcpu, view)) {
+			view->stats.lazy_fills++;
+			return id;
+		}
+		break;
+	case EXIT_REASON_EPT_MISCONFIG:
+	case EXIT_REASON_TRIPLE_FAULT:
+	case EXIT_REASON_INIT_SIGNAL:
+	case EXIT_REASON_SIPI_SIGNAL:
+		break;
+	default:
+		return id;
+	}
+	view->stats.fallbacks++;
+	return 0;
+}
+
+static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
+{
+	struct eg_vcpu *vs;
+	struct eg_vm *vm;
+	u32 reason, id, resume = 0;
+	u64 eptp;
+
+	if (eg_vcpu_nested(vcpu))
+		return;
+	rcu_read_lock();
+	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	if (!vm)
+		goto out;
+	spin_lock(&vm->mmu_lock);
+	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+	if (!vs)
+		goto unlock;
+	vs->exits++;
+	if (!vs->armed)
+		goto unlock;
+
+	reason = (u16)eg_vmread(VM_EXIT_REASON);
+	eptp = eg_vmread(EPT_POINTER);
+	id = eptp == vs->eptp_list[0] ? 0 : eg_view_of(vm, eptp);
+	if (reason == EXIT_REASON_VMFUNC)
+		vs->vmfunc_ud++;
+	if (id) {
+		struct eg_view *view = vm->views[id];
+
+		vs->exits_alt++;
+		view->stats.exits++;
+		if (id != vs->resume_view)
+			view->stats.switches++;
+		resume = eg_exit_policy(vm, vcpu, id, reason);
+	}
+	vs->exit_view = id;
+	vs->resume_view = vm->enabled && !vm->dying ? resume : 0;
+	eg_check_memslots(vm, vcpu->kvm);
+
+	/* Disarm: the VMCS is KVM's own again until the next entry. */
+	if (eptp != vs->eptp_list[0])
+		eg_vmwrite(EPT_POINTER, vs->eptp_list[0]);
+	eg_vmwrite(VM_FUNCTION_CONTROL, 0);
+	if (!vs->kvm_had_vmfunc)
+		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
+			   eg_vmread(SECONDARY_VM_EXEC_CONTROL) &
+			   ~SECONDARY_EXEC_ENABLE_VMFUNC);
+	vs->armed = false;
+unlock:
+	spin_unlock(&vm->mmu_lock);
+out:
+	rcu_read_unlock();
+}
+
+int eg_hook_init(void)
+{
+	int r;
+
+	r = register_trace_kvm_entry(eg_on_entry, NULL);
+	if (r) {
+		pr_err(EG_NAME ": cannot attach to tracepoint kvm_entry (%d)\n", r);
+		return r;
+	}
+	r = register_trace_kvm_exit(eg_on_exit, NULL);
+	if (r) {
+		pr_err(EG_NAME ": cannot attach to tracepoint kvm_exit (%d)\n", r);
+		unregister_trace_kvm_entry(eg_on_entry, NULL);
+		tracepoint_synchronize_unregister();
+	}
+	return r;
+}
+
+void eg_hook_exit(void)
+{
+	unregister_trace_kvm_exit(eg_on_exit, NULL);
+	unregister_trace_kvm_entry(eg_on_entry, NULL);
+	tracepoint_synchronize_unregister();
+}

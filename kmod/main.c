@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * eptgate: alternate EPT views for KVM guests, switched by VMFUNC leaf 0
+ * without a VM exit, on a stock kvm_intel.
+ *
+ * This file: the capability probe, /dev/eptgate and module init/exit.
+ * The layout of the rest: vm.c (bindings), view.c (views, ranges,
+ * windows), ept.c (EPT tables), hook.c (kvm_entry/kvm_exit probes and the
+ * exit policy), mmu.c (coherence with the host's memory), vmfunc_ud.c
+ * (VMFUNC exits answered with #UD).
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include "eptgate.h"
+#include "uarg.h"
+#include "vmx.h"
+
+DEFINE_MUTEX(eg_mutex);
+struct eg_caps eg_caps;
+struct eg_counters eg_counters;
+
+/* IA32_VMX_EPT_VPID_CAP bits (SDM Vol. 3D, A.10) */
+#define EG_EPTCAP_X_ONLY	BIT_ULL(0)
+#define EG_EPTCAP_WALK4		BIT_ULL(6)
+#define EG_EPTCAP_WALK5		BIT_ULL(7)
+#define EG_EPTCAP_UC		BIT_ULL(8)
+#define EG_EPTCAP_WB		BIT_ULL(14)
+#define EG_EPTCAP_2M		BIT_ULL(16)
+#define EG_EPTCAP_INVEPT	BIT_ULL(20)
+#define EG_EPTCAP_AD		BIT_ULL(21)
+#define EG_EPTCAP_VE		BIT_ULL(22)	/* not an SDM bit: see below */
+#define EG_EPTCAP_SINGLE	BIT_ULL(25)
+#define EG_EPTCAP_GLOBAL	BIT_ULL(26)
+/* Allowed-1 settings of secondary controls are the MSR's high half. */
+#define EG_CTLS2_EPT		BIT_ULL(32 + 1)
+#define EG_CTLS2_VMFUNC		BIT_ULL(32 + 13)
+#define EG_CTLS2_VE		BIT_ULL(32 + 18)
+#define EG_PROCBASED_CTLS2_ON	BIT_ULL(32 + 31)
+
+/*
+ * Reads the VMX capability MSRs.  eptgate refuses to load where it could
+ * not work: no VMX, no EPT, no VMFUNC EPTP switching, no 4-level walk, no
+ * INVEPT.  Returns 0 or -ENODEV with the reason in *why.
+ */
+static int eg_probe_caps(const char **why)
+{
+	u64 ctls, ept, c = 0;
+
+	if (!boot_cpu_has(X86_FEATURE_VMX)) {
+		*why = "CPU has no VMX";
+		return -ENODEV;
+	}
+	if (rdmsrl_safe(MSR_IA32_VMX_PROCBASED_CTLS, &ctls) ||
+	    !(ctls & EG_PROCBASED_CTLS2_ON) ||
+	    rdmsrl_safe(MSR_IA32_VMX_PROCBASED_CTLS2, &eg_caps.procbased2)) {
+		*why = "CPU has no VMX secondary controls";
+		return -ENODEV;
+	}
+	if (!(eg_caps.procbased2 & EG_CTLS2_EPT) ||
+	    rdmsrl_safe(MSR_IA32_VMX_EPT_VPID_CAP, &eg_caps.ept_vpid_cap)) {
+		*why = "CPU has no EPT";
+		return -ENODEV;
+	}
+	ept = eg_caps.ept_vpid_cap;
+	if (!(eg_caps.procbased2 & EG_CTLS2_VMFUNC) ||
+	    rdmsrl_safe(MSR_IA32_VMX_VMFUNC, &eg_caps.vmfunc) ||
+	    !(eg_caps.vmfunc & VMX_VMFUNC_EPTP_SWITCHING)) {
+		*why = "CPU has no VMFUNC EPTP switching";
+		return -ENODEV;
+	}
+	if (!(ept & EG_EPTCAP_WALK4) || !(ept & (EG_EPTCAP_WB | EG_EPTCAP_UC))) {
+		*why = "CPU has no 4-level EPT with WB or UC paging structures";
+		return -ENODEV;
+	}
+	if (!(ept & EG_EPTCAP_INVEPT) ||
+	    !(ept & (EG_EPTCAP_SINGLE | EG_EPTCAP_GLOBAL))) {
+		*why = "CPU has no INVEPT";
+		return -ENODEV;
+	}
+	c = EPTGATE_CAP_EPT | EPTGATE_CAP_VMFUNC_EPTP | EPTGATE_CAP_EPT_4LEVEL;
+	if (ept & EG_EPTCAP_WALK5)
+		c |= EPTGATE_CAP_EPT_5LEVEL;
+	if (ept & EG_EPTCAP_2M)
+		c |= EPTGATE_CAP_EPT_2M;
+	if (ept & EG_EPTCAP_AD)
+		c |= EPTGATE_CAP_EPT_AD;
+	if (ept & EG_EPTCAP_X_ONLY)
+		c |= EPTGATE_CAP_EPT_X_ONLY;
+	if (ept & EG_EPTCAP_SINGLE)
+		c |= EPTGATE_CAP_INVEPT_SINGLE;
+	if (ept & EG_EPTCAP_WB)
+		c |= EPTGATE_CAP_EPT_WB;
+	/* #VE is a secondary control (bit 18), not an EPT capability. */
+	if (eg_caps.procbased2 & EG_CTLS2_VE)
+		c |= EPTGATE_CAP_VE;
+	eg_caps.caps = c;
+	eg_caps.eptp_mt = (ept & EG_EPTCAP_WB) ? EG_MT_WB : EG_MT_UC;
+	return 0;
+}
+
+/*
+ * Copies an argument structure in: checks its size field, zero-extends a
+ * short (older) one and rejects a longer one with nonzero unknown bytes.
+ * Returns the caller's size or a negative errno.
+ */
+int eg_copy_arg_in(void *karg, size_t ksize, u32 min_size,
+		   const void __user *uarg, const char *who)
+{
+	const char *why = NULL;
+	u32 usize;
+	int r;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	r = eg_check_size(usize, min_size, &why);
+	if (r) {
+		pr_info_ratelimited(EG_NAME ": %s: %s (%d)\n", who, why, r);
+		return r;
+	}
+	r = copy_struct_from_user(karg, ksize, uarg, usize);
+	if (r == -E2BIG)
+		pr_info_ratelimited(EG_NAME ": %s: unknown nonzero fields past the known size (%d)\n",
+				    who, r);
+	return r ? r : (int)usize;
+}
+
+int eg_copy_arg_out(void __user *uarg, const void *karg, size_t ksize,
+		    u32 usize)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
+	       -EFAULT : 0;
+}
+
+static long eg_get_info(void __user *uarg)
+{
+	struct eptgate_info info;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&info, sizeof(info), EG_SIZE_INFO_V1, uarg,
+			       "GET_INFO");
+	if (usize < 0)
+		return usize;
+	r = eg_check_flags(info.flags, 0, &why);
+	if (r)
+		return eg_reject(r, why);
+	info.api_version = EPTGATE_API_VERSION;
+	info.max_views = EPTGATE_MAX_VIEWS;
+	info.caps = eg_caps.caps;
+	info.vmx_ept_vpid_cap = eg_caps.ept_vpid_cap;
+	info.vmx_vmfunc = eg_caps.vmfunc;
+	info.vmx_procbased2 = eg_caps.procbased2;
+	info.bindings = atomic64_read(&eg_counters.bindings);
+	info.table_pages = atomic64_read(&eg_counters.table_pages);
+	info.pages_ref = atomic64_read(&eg_counters.pages_ref);
+	info.pages_pinned = atomic64_read(&eg_counters.pages_pinned);
+	return eg_copy_arg_out(uarg, &info, sizeof(info), usize);
+}
+
+static long eg_bind(void __user *uarg)
+{
+	struct eptgate_bind b;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&b, sizeof(b), EG_SIZE_BIND_V1, uarg, "BIND_VM");
+	if (usize < 0)
+		return usize;
+	r = eg_check_bind(&b, &why);
+	if (r)
+		return eg_reject(r, why);
+	return eg_vm_bind(b.vm_fd);
+}
+
+static long eg_dev_ioctl(struct file *filp, unsigned int ioctl,
+			 unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (ioctl) {
+	case EPTGATE_GET_INFO:
+		return eg_get_info(uarg);
+	case EPTGATE_BIND_VM:
+		return eg_bind(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations eg_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = eg_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice eg_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = EG_NAME,
+	.fops = &eg_dev_fops,
+	.mode = 0600,
+};
+
+static int __init eg_init(void)
+{
+	const char *why = NULL;
+	int r;
+
+	r = eg_probe_caps(&why);
+	if (r) {
+		pr_err(EG_NAME ": not loading: %s\n", why);
+		return r;
+	}
+	r = eg_vmfunc_ud_init();
+	if (r)
+		return r;
+	r = eg_hook_init();
+	if (r)
+		goto err_ud;
+	r = misc_register(&eg_miscdev);
+	if (r)
+		goto err_hook;
+	pr_info(EG_NAME ": ready: caps %#llx, EPT/VPID cap %#llx, VMFUNC %#llx\n",
+		eg_caps.caps, eg_caps.ept_vpid_cap, eg_caps.vmfunc);
+	return 0;
+
+err_hook:
+	eg_hook_exit();
+err_ud:
+	eg_vmfunc_ud_exit();
+	return r;
+}
+
+/*
+ * Every binding file holds a module reference, so no binding exists here
+ * and every VMCS has been disarmed (see eg_vm_release()).
+ */
+static void __exit eg_exit(void)
+{
+	misc_deregister(&eg_miscdev);
+	eg_hook_exit();
+	eg_vmfunc_ud_exit();
+	WARN_ON(atomic64_read(&eg_counters.table_pages) ||
+		atomic64_read(&eg_counters.pages_ref) ||
+		atomic64_read(&eg_counters.pages_pinned));
+	pr_info(EG_NAME ": unloaded\n");
+}
+
+module_init(eg_init);
+module_exit(eg_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Alternate EPT views for KVM guests, switched by VMFUNC");
+MODULE_SOFTDEP("pre: kvm-intel");

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Coherence with the host's memory: an MMU notifier on the bound VM's mm,
+ * as KVM's own.  Before the host unmaps, migrates, swaps, balloons away
+ * or MADV_DONTNEEDs a page of guest RAM, every view's leaf for it is
+ * zapped and INVEPT'd and the view's page reference dropped; lazy fill
+ * maps the new page on the next access.  While an invalidation is in
+ * progress the hook does not fill (it could fetch the old page).
+ *
+ * Callbacks take only mmu_lock, never eg_mutex: mmu_notifier_unregister()
+ * is called under eg_mutex and waits for them.
+ */
+#include "eptgate.h"
+
+/* Zaps the views' own-RAM leaves for the host range [start, end). */
+static void eg_mmu_zap_hva(struct eg_vm *vm, unsigned long start,
+			   unsigned long end)
+{
+	struct kvm *kvm = vm->kvm;
+	struct kvm_memory_slot *slot;
+	int idx, bkt;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(kvm)) {
+		unsigned long s_start = slot->userspace_addr;
+		unsigned long s_end = s_start + (slot->npages << PAGE_SHIFT);
+		unsigned long lo = max(start, s_start), hi = min(end, s_end);
+
+		if (lo >= hi)
+			continue;
+		eg_zap_range_all_views(vm,
+				       slot->base_gfn + ((lo - s_start) >> PAGE_SHIFT),
+				       slot->base_gfn + ((hi - s_start + PAGE_SIZE - 1) >> PAGE_SHIFT));
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
+static int eg_mn_invalidate_range_start(struct mmu_notifier *mn,
+					const struct mmu_notifier_range *range)
+{
+	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
+
+	spin_lock(&vm->mmu_lock);
+	vm->mmu_invalidate_in_progress++;
+	spin_unlock(&vm->mmu_lock);
+	eg_mmu_zap_hva(vm, range->start, range->end);
+	return 0;
+}
+
+static void eg_mn_invalidate_range_end(struct mmu_notifier *mn,
+				       const struct mmu_notifier_range *range)
+{
+	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
+
+	spin_lock(&vm->mmu_lock);
+	vm->mmu_invalidate_in_progress--;
+	spin_unlock(&vm->mmu_lock);
+}
+
+/* The mm goes away (its owner exits): no vCPU can run again. */
+static void eg_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
+
+	eg_mmu_zap_hva(vm, 0, ULONG_MAX);
+}
+
+const struct mmu_notifier_ops eg_mmu_notifier_ops = {
+	.invalidate_range_start = eg_mn_invalidate_range_start,
+	.invalidate_range_end = eg_mn_invalidate_range_end,
+	.release = eg_mn_release,
+};

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Views: creation and destruction, the own-RAM ranges they mirror, and
+ * the windows that map a peer VM's memory into them.  Control plane:
+ * every function here runs under eg_mutex in process context.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include "eptgate.h"
+#include "compat.h"
+
+/* EPTP-list entry @id as every vCPU should see it; mmu_lock held. */
+static u64 eg_list_entry(struct eg_vm *vm, u32 id)
+{
+	struct eg_view *view = vm->views[id];
+
+	return view && !vm->suspended ? view->eptp : 0;
+}
+
+/* Fills entries 1.. of an EPTP list; mmu_lock held. */
+void eg_view_fill_list(struct eg_vm *vm, u64 *list)
+{
+	u32 id;
+
+	for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
+		list[id] = eg_list_entry(vm, id);
+}
+
+/* Publishes view @id's entry in every vCPU's list; mmu_lock held. */
+static void eg_view_publish(struct eg_vm *vm, u32 id)
+{
+	struct eg_vcpu *vs;
+	unsigned long i;
+
+	xa_for_each(&vm->vcpus, i, vs)
+		WRITE_ONCE(vs->eptp_list[id], eg_list_entry(vm, id));
+}
+
+int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
+{
+	struct eg_view *view;
+	u32 id = arg->view;
+
+	if (!id) {
+		for (id = 1; id < EPTGATE_MAX_VIEWS && vm->views[id]; id++)
+			;
+		if (id == EPTGATE_MAX_VIEWS)
+			return eg_reject(-ENOSPC, "all views in use");
+	} else if (vm->views[id]) {
+		return eg_reject(-EEXIST, "view exists");
+	}
+	if (vm->dirty_logging)
+		return eg_reject(-EBUSY, "dirty logging is on (migration)");
+
+	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
+	if (!view)
+		return -ENOMEM;
+	view->root = eg_ept_alloc_table(GFP_KERNEL);
+	if (!view->root) {
+		kfree(view);
+		return -ENOMEM;
+	}
+	view->id = id;
+	view->eptp = eg_make_eptp(__pa(view->root), eg_caps.eptp_mt, false);
+
+	spin_lock(&vm->mmu_lock);
+	vm->views[id] = view;
+	eg_view_publish(vm, id);
+	spin_unlock(&vm->mmu_lock);
+	arg->view = id;
+	return 0;
+}
+
+/*
+ * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
+ * batches so that mmu_lock is never held across the INVEPT IPI.
+ */
+static void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start,
+			u64 end, u64 only)
+{
+	struct eg_zap_batch b = { .nr = 0 };
+	bool done;
+
+	do {
+		u64 next, zapped = 0;
+
+		spin_lock(&vm->mmu_lock);
+		done = eg_ept_zap(view->root, start, end, only, &b, &next,
+				  &zapped);
+		view->stats.zaps += zapped;
+		spin_unlock(&vm->mmu_lock);
+		if (zapped)
+			eg_invept_all(view->eptp);
+		eg_zap_batch_release(&b);
+		start = next;
+	} while (!done);
+}
+
+/* Zaps own-RAM leaves of every view in [gfn_start, gfn_end). */
+void eg_zap_range_all_views(struct eg_vm *vm, u64 gfn_start, u64 gfn_end)
+{
+	u32 id;
+
+	for (id = 1; id < EPTGATE_MAX_VIEWS; id++) {
+		struct eg_view *view = READ_ONCE(vm->views[id]);
+
+		if (view)
+			eg_view_zap(vm, view, gfn_start << PAGE_SHIFT,
+				    gfn_end << PAGE_SHIFT, EG_EPT_SW_REF);
+	}
+}
+
+static void eg_window_free(struct eg_window *w)
+{
+	unpin_user_pages_dirty_lock(w->pages, w->npages,
+				    w->access & EPTGATE_ACCESS_W);
+	atomic64_sub(w->npages, &eg_counters.pages_pinned);
+	list_del(&w->peer_node);
+	kvfree(w->pages);
+	kfree(w);
+}
+
+/* Removes a window from its view: zap, INVEPT, unpin. */
+static void eg_window_unmap(struct eg_window *w)
+{
+	struct eg_vm *vm = w->owner;
+	struct eg_view *view = vm->views[w->view];
+
+	spin_lock(&vm->mmu_lock);
+	eg_range_remove(&view->ranges, w->gpa, w->len);
+	spin_unlock(&vm->mmu_lock);
+	eg_view_zap(vm, view, w->gpa, w->gpa + w->len, 0);
+	eg_window_free(w);
+}
+
+/*
+ * Destroys a view: no vCPU can enter it any more once its list entries
+ * are cleared and every vCPU has been kicked out of guest mode; then its
+ * entries are zapped, INVEPT'd and released, and its tables freed.
+ */
+static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
+{
+	struct eg_view *view = vm->views[id];
+	unsigned int i;
+
+	spin_lock(&vm->mmu_lock);
+	vm->views[id] = NULL;
+	eg_view_publish(vm, id);
+	spin_unlock(&vm->mmu_lock);
+	eg_vm_kick_all(vm);
+
+	/* Every leaf goes, with INVEPT, before any window page is unpinned. */
+	eg_view_zap(vm, view, 0, EG_GPA_LIMIT, 0);
+	eg_invept_all(view->eptp);
+	for (i = 0; i < view->ranges.nr; i++) {
+		struct eg_range *r = &view->ranges.r[i];
+
+		if (r->kind == EG_RANGE_WINDOW)
+			eg_window_free(r->owner);
+	}
+	view->ranges.nr = 0;
+	eg_ept_free_tables(view->root);
+	kfree(view);
+}
+
+int eg_view_destroy(struct eg_vm *vm, u32 id)
+{
+	if (!vm->views[id])
+		return eg_reject(-ENOENT, "no such view");
+	eg_view_destroy_one(vm, id);
+	return 0;
+}
+
+void eg_view_destroy_all(struct eg_vm *vm)
+{
+	u32 id;
+
+	for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
+		if (vm->views[id])
+			eg_view_destroy_one(vm, id);
+}
+
+/*
+ * The memslot holding [gfn, gfn + npages) of @kvm entirely, or NULL;
+ * under kvm->srcu.
+ */
+static struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn,
+						u64 npages)
+{
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+	if (!slot || gfn + npages > slot->base_gfn + slot->npages)
+		return NULL;
+	return slot;
+}
+
+/* Whether [gpa, gpa + len) lies inside @kvm's memslots (any number). */
+static bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
+{
+	u64 gfn = gpa >> PAGE_SHIFT, end = (gpa + len) >> PAGE_SHIFT;
+	bool ok = true;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	while (ok && gfn < end) {
+		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+		ok = slot != NULL;
+		if (ok)
+			gfn = slot->base_gfn + slot->npages;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return ok;
+}
+
+int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a)
+{
+	struct eg_view *view = vm->views[a->view];
+	const struct eg_range *r;
+	int ret;
+
+	if (!view)
+		return eg_reject(-ENOENT, "no such view");
+	if (!a->access) {
+		spin_lock(&vm->mmu_lock);
+		r = eg_range_find(&view->ranges, a->gpa);
+		ret = r && r->kind == EG_RANGE_RAM ?
+		      eg_range_remove(&view->ranges, a->gpa, a->len) : -ENOENT;
+		spin_unlock(&vm->mmu_lock);
+		if (ret)
+			return eg_reject(ret, "no RAM range starts at gpa with this length");
+		eg_view_zap(vm, view, a->gpa, a->gpa + a->len, 0);
+		return 0;
+	}
+	if (!eg_in_memslots(vm->kvm, a->gpa, a->len))
+		return eg_reject(-ENOENT, "range not inside the VM's memslots");
+	spin_lock(&vm->mmu_lock);
+	ret = eg_range_insert(&view->ranges, a->gpa, a->len, a->access,
+			      EG_RANGE_RAM, NULL);
+	spin_unlock(&vm->mmu_lock);
+	if (ret == -EEXIST)
+		return eg_reject(ret, "range overlaps a range or window of the view");
+	if (ret)
+		return eg_reject(ret, "too many ranges in the view");
+	return 0;
+}
+
+/* Pins the peer's [peer_gpa, +len), which must lie in one memslot. */
+static int eg_window_pin(struct eg_window *w)
+{
+	struct kvm *kvm = w->peer->kvm;
+	struct kvm_memory_slot *slot;
+	unsigned long hva, done = 0;
+	long n;
+	int idx;
+
+	w->npages = w->len >> PAGE_SHIFT;
+	w->pages = kvcalloc(w->npages, sizeof(*w->pages), GFP_KERNEL_ACCOUNT);
+	if (!w->pages)
+		return -ENOMEM;
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = eg_slot_covering(kvm, w->peer_gpa >> PAGE_SHIFT, w->npages);
+	hva = slot ? slot->userspace_addr +
+	      ((w->peer_gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE : 0;
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (!slot)
+		return eg_reject(-ENOENT, "peer range not inside one memslot of the peer");
+	if (!mmget_not_zero(kvm->mm))
+		return eg_reject(-ESRCH, "peer's address space is gone");
+	mmap_read_lock(kvm->mm);
+	while (done < w->npages) {
+		n = eg_pin_user_pages_remote(kvm->mm, hva + done * PAGE_SIZE,
+					     w->npages - done,
+					     FOLL_WRITE | FOLL_LONGTERM,
+					     w->pages + done);
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	mmap_read_unlock(kvm->mm);
+	mmput(kvm->mm);
+	if (done < w->npages) {
+		unpin_user_pages(w->pages, done);
+		return eg_reject(-EFAULT, "cannot pin the peer's memory");
+	}
+	atomic64_add(w->npages, &eg_counters.pages_pinned);
+	return 0;
+}
+
+/* Whether pages[i..i+512) are one physically contiguous, aligned 2 MiB. */
+static bool eg_window_huge_at(struct eg_window *w, unsigned long i)
+{
+	unsigned long pfn = page_to_pfn(w->pages[i]), j;
+
+	if (!(eg_caps.caps & EPTGATE_CAP_EPT_2M) ||
+	    ((w->gpa + i * PAGE_SIZE) & (EG_HPAGE_SIZE - 1)) ||
+	    (pfn & (EG_EPT_ENTRIES - 1)) || i + EG_EPT_ENTRIES > w->npages)
+		return false;
+	for (j = 1; j < EG_EPT_ENTRIES; j++)
+		if (page_to_pfn(w->pages[i + j]) != pfn + j)
+			return false;
+	return true;
+}
+
+/* Installs a window's leaves; the range is reserved already. */
+static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
+			      struct eg_window *w)
+{
+	unsigned long i = 0;
+	int r = 0;
+
+	while (i < w->npages) {
+		bool huge = eg_window_huge_at(w, i);
+		int level = huge ? 2 : 1;
+		u64 *sptep;
+
+		r = eg_ept_cache_topup(&vm->cache, GFP_KERNEL_ACCOUNT);
+		if (r)
+			break;
+		spin_lock(&vm->mmu_lock);
+		sptep = eg_ept_walk(view->root, w->gpa + i * PAGE_SIZE, level,
+				    &vm->cache);
+		if (sptep)
+			WRITE_ONCE(*sptep,
+				   eg_ept_make_leaf(page_to_phys(w->pages[i]),
+						    w->access, level,
+						    EG_EPT_SW_WINDOW));
+		spin_unlock(&vm->mmu_lock);
+		if (!sptep) {
+			r = eg_reject(-EEXIST, "window collides with a mapping");
+			break;
+		}
+		i += huge ? EG_EPT_ENTRIES : 1;
+	}
+	return r;
+}
+
+int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
+{
+	struct eg_view *view = vm->views[arg->view];
+	const struct eg_range *rg;
+	struct eg_window *w;
+	struct eg_vm *peer;
+	int r;
+
+	if (!view)
+		return eg_reject(-ENOENT, "no such view");
+	if (arg->flags & EPTGATE_WINDOW_UNMAP) {
+		spin_lock(&vm->mmu_lock);
+		rg = eg_range_find(&view->ranges, arg->gpa);
+		w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
+		    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
+		spin_unlock(&vm->mmu_lock);
+		if (!w)
+			return eg_reject(-ENOENT, "no window at gpa with this length");
+		eg_window_unmap(w);
+		return 0;
+	}
+	peer = eg_vm_from_fd(arg->peer_fd);
+	if (IS_ERR(peer))
+		return eg_reject((int)PTR_ERR(peer), "peer_fd is not a binding fd");
+	if (peer == vm)
+		return eg_reject(-EINVAL, "a window maps another VM, not the VM itself");
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w)
+		return -ENOMEM;
+	*w = (struct eg_window){ .owner = vm, .view = arg->view,
+				 .access = arg->access, .gpa = arg->gpa,
+				 .len = arg->len, .peer = peer,
+				 .peer_gpa = arg->peer_gpa };
+	INIT_LIST_HEAD(&w->peer_node);
+	r = eg_window_pin(w);
+	if (r) {
+		kvfree(w->pages);
+		kfree(w);
+		return r;
+	}
+	list_add(&w->peer_node, &peer->peer_windows);
+
+	spin_lock(&vm->mmu_lock);
+	r = eg_range_insert(&view->ranges, w->gpa, w->len, w->access,
+			    EG_RANGE_WINDOW, w);
+	spin_unlock(&vm->mmu_lock);
+	if (r) {
+		eg_window_free(w);
+		return eg_reject(r, r == -EEXIST ?
+				 "window overlaps a range or window of the view" :
+				 "too many ranges in the view");
+	}
+	r = eg_window_populate(vm, view, w);
+	if (r)
+		eg_window_unmap(w);
+	return r;
+}
+
+/* A peer goes away: unmap every window of other VMs that maps it. */
+void eg_view_unmap_peer_windows(struct eg_vm *peer)
+{
+	struct eg_window *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, &peer->peer_windows, peer_node)
+		eg_window_unmap(w);
+}
+
+/*
+ * Memslots changed (the hook saw a new generation and paused the views):
+ * drop every own-RAM leaf, which lazy fill rebuilds from the new
+ * memslots, or, if a memslot now logs dirty pages (migration), turn
+ * switching off and tear the views down so that no write escapes the
+ * dirty log.
+ */
+void eg_vm_revalidate(struct work_struct *work)
+{
+	struct eg_vm *vm = container_of(work, struct eg_vm, revalidate_work);
+	struct kvm_memory_slot *slot;
+	struct eg_vcpu *vs;
+	unsigned long i;
+	bool dirty = false;
+	int idx, bkt;
+	u64 gen;
+
+	mutex_lock(&eg_mutex);
+	if (READ_ONCE(vm->dying))
+		goto out;
+	idx = srcu_read_lock(&vm->kvm->srcu);
+	gen = kvm_memslots(vm->kvm)->generation;
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(vm->kvm))
+		dirty |= !!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
+	srcu_read_unlock(&vm->kvm->srcu, idx);
+
+	if (dirty && !vm->dirty_logging) {
+		pr_info(EG_NAME ": VM %px: dirty logging started: switching off, views torn down\n",
+			vm->kvm);
+		spin_lock(&vm->mmu_lock);
+		vm->dirty_logging = true;
+		vm->enabled = false;
+		spin_unlock(&vm->mmu_lock);
+		eg_vm_kick_all(vm);
+		eg_view_destroy_all(vm);
+	} else {
+		vm->dirty_logging = dirty;
+		eg_zap_range_all_views(vm, 0, EG_GPA_LIMIT >> PAGE_SHIFT);
+	}
+	spin_lock(&vm->mmu_lock);
+	/* A newer change seen by the hook has queued this work again. */
+	if (vm->slots_gen == gen)
+		vm->suspended = false;
+	xa_for_each(&vm->vcpus, i, vs)
+		eg_view_fill_list(vm, vs->eptp_list);
+	spin_unlock(&vm->mmu_lock);
+out:
+	mutex_unlock(&eg_mutex);
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bindings: one struct eg_vm per bound KVM VM, reached by userspace
+ * through a binding fd and by the hook through eg_vm_hash.  Lifetime and
+ * teardown order are described in eptgate.h.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/hashtable.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+#include "eptgate.h"
+#include "uarg.h"
+#include "vmx.h"
+
+/* kvm -> eg_vm; writers hold eg_mutex, the hook reads under RCU. */
+static DEFINE_HASHTABLE(eg_vm_hash, 6);
+
+static const struct file_operations eg_vm_fops;
+
+struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm)
+{
+	struct eg_vm *vm;
+
+	hash_for_each_possible_rcu(eg_vm_hash, vm, hnode, (unsigned long)kvm)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+/* The eg_vm of a binding fd; the caller holds eg_mutex. */
+struct eg_vm *eg_vm_from_fd(int fd)
+{
+	struct eg_vm *vm = ERR_PTR(-EBADF);
+	struct file *f = fget(fd);
+
+	if (!f)
+		return vm;
+	vm = f->f_op == &eg_vm_fops ? f->private_data : ERR_PTR(-EINVAL);
+	fput(f);	/* release needs eg_mutex, which the caller holds */
+	return vm;
+}
+
+static void eg_invept_one(void *info)
+{
+	u64 eptp = *(u64 *)info;
+
+	if (eg_caps.caps & EPTGATE_CAP_INVEPT_SINGLE)
+		eg_invept(EG_INVEPT_SINGLE, eptp);
+	else
+		eg_invept(EG_INVEPT_GLOBAL, 0);
+}
+
+/*
+ * Invalidates what any CPU caches from a view's EPT.  Translations are
+ * tagged with the EPTP, and a vCPU may have run in the view on any CPU.
+ * Never called with mmu_lock held (the hook spins on it, interrupts off).
+ */
+void eg_invept_all(u64 eptp)
+{
+	on_each_cpu(eg_invept_one, &eptp, 1);
+}
+
+/*
+ * Forces every vCPU of the VM out of guest mode and waits until it is
+ * out: the exit hook then has disarmed its VMCS.  KVM's remote TLB flush
+ * is exactly that (a request with KVM_REQUEST_WAIT plus an IPI to the
+ * vCPUs in guest mode).
+ */
+void eg_vm_kick_all(struct eg_vm *vm)
+{
+	kvm_flush_remote_tlbs(vm->kvm);
+}
+
+static void eg_vm_release_locked(struct eg_vm *vm)
+{
+	eg_view_unmap_peer_windows(vm);
+
+	eg_vm_kick_all(vm);
+	hash_del_rcu(&vm->hnode);
+	synchronize_rcu();
+
+	if (vm->mn_registered)
+		mmu_notifier_unregister(&vm->mn, vm->kvm->mm);
+	eg_view_destroy_all(vm);
+	eg_vcpu_free_all(vm);
+	eg_ept_cache_free(&vm->cache);
+	kvm_put_kvm(vm->kvm);
+	atomic64_dec(&eg_counters.bindings);
+	kfree(vm);
+}
+
+static int eg_vm_release(struct inode *inode, struct file *filp)
+{
+	struct eg_vm *vm = filp->private_data;
+
+	spin_lock(&vm->mmu_lock);
+	vm->dying = true;
+	vm->enabled = false;
+	spin_unlock(&vm->mmu_lock);
+	cancel_work_sync(&vm->revalidate_work);
+
+	mutex_lock(&eg_mutex);
+	eg_vm_release_locked(vm);
+	mutex_unlock(&eg_mutex);
+	return 0;
+}
+
+static const struct file_operations eg_vm_fops = {
+	.owner = THIS_MODULE,
+	.release = eg_vm_release,
+	.unlocked_ioctl = eg_vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct kvm *eg_get_kvm_from_fd(int vm_fd)
+{
+	struct kvm *kvm;
+	struct file *f;
+
+	f = fget(vm_fd);
+	if (!f)
+		return ERR_PTR(eg_reject(-EBADF, "vm_fd is not an open file"));
+	if (!file_is_kvm(f)) {
+		fput(f);
+		return ERR_PTR(eg_reject(-EINVAL, "vm_fd is not a KVM VM fd"));
+	}
+	kvm = f->private_data;
+	kvm_get_kvm(kvm);
+	fput(f);
+	return kvm;
+}
+
+int eg_vm_bind(int vm_fd)
+{
+	struct eg_vm *vm;
+	struct kvm *kvm;
+	struct file *file;
+	int fd, r;
+
+	kvm = eg_get_kvm_from_fd(vm_fd);
+	if (IS_ERR(kvm))
+		return PTR_ERR(kvm);
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm) {
+		kvm_put_kvm(kvm);
+		return -ENOMEM;
+	}
+	vm->kvm = kvm;
+	spin_lock_init(&vm->mmu_lock);
+	xa_init(&vm->vcpus);
+	INIT_LIST_HEAD(&vm->peer_windows);
+	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
+	vm->mn.ops = &eg_mmu_notifier_ops;
+
+	mutex_lock(&eg_mutex);
+	rcu_read_lock();
+	r = eg_vm_lookup_rcu(kvm) ? -EEXIST : 0;
+	rcu_read_unlock();
+	if (r) {
+		r = eg_reject(r, "VM is already bound");
+		goto err;
+	}
+	if (!mmget_not_zero(kvm->mm)) {
+		r = eg_reject(-ESRCH, "VM's address space is gone");
+		goto err;
+	}
+	r = mmu_notifier_register(&vm->mn, kvm->mm);
+	mmput(kvm->mm);
+	if (r) {
+		r = eg_reject(r, "cannot register an MMU notifier");
+		goto err;
+	}
+	vm->mn_registered = true;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		goto err_mn;
+	}
+	file = anon_inode_getfile("eptgate-vm", &eg_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		r = PTR_ERR(file);
+		goto err_mn;
+	}
+	vm->file = file;
+	hash_add_rcu(eg_vm_hash, &vm->hnode, (unsigned long)kvm);
+	atomic64_inc(&eg_counters.bindings);
+	mutex_unlock(&eg_mutex);
+	fd_install(fd, file);
+	return fd;
+
+err_mn:
+	mmu_notifier_unregister(&vm->mn, kvm->mm);
+err:
+	mutex_unlock(&eg_mutex);
+	kvm_put_kvm(kvm);
+	kfree(vm);
+	return r;
+}
+
+static int eg_ioctl_view(struct eg_vm *vm, void __user *uarg, bool create)
+{
+	struct eptgate_view v;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&v, sizeof(v), EG_SIZE_VIEW_V1, uarg,
+			       create ? "CREATE_VIEW" : "DESTROY_VIEW");
+	if (usize < 0)
+		return usize;
+	r = eg_check_view(&v, create, &why);
+	if (r)
+		return eg_reject(r, why);
+	if (!create)
+		return eg_view_destroy(vm, v.view);
+	r = eg_view_create(vm, &v);
+	if (r)
+		return r;
+	return eg_copy_arg_out(uarg, &v, sizeof(v), usize);
+}
+
+static int eg_ioctl_access(struct eg_vm *vm, void __user *uarg)
+{
+	struct eptgate_access a;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&a, sizeof(a), EG_SIZE_ACCESS_V1, uarg,
+			       "SET_ACCESS");
+	if (usize < 0)
+		return usize;
+	r = eg_check_access(&a, eg_caps.caps & EPTGATE_CAP_EPT_X_ONLY, &why);
+	if (r)
+		return eg_reject(r, why);
+	return eg_view_set_access(vm, &a);
+}
+
+static int eg_ioctl_window(struct eg_vm *vm, void __user *uarg)
+{
+	struct eptgate_window w;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&w, sizeof(w), EG_SIZE_WINDOW_V1, uarg,
+			       "MAP_WINDOW");
+	if (usize < 0)
+		return usize;
+	r = eg_check_window(&w, &why);
+	if (r)
+		return eg_reject(r, why);
+	return eg_view_map_window(vm, &w);
+}
+
+static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
+{
+	struct eptgate_switching s;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&s, sizeof(s), EG_SIZE_SWITCHING_V1, uarg,
+			       on ? "ENABLE" : "DISABLE");
+	if (usize < 0)
+		return usize;
+	r = eg_check_flags(s.flags, 0, &why);
+	if (r)
+		return eg_reject(r, why);
+	if (on) {
+		if (vm->dirty_logging)
+			return eg_reject(-EBUSY, "dirty logging is on (migration)");
+		r = eg_vcpu_prepare_all(vm);
+		if (r)
+			return r;
+	}
+	spin_lock(&vm->mmu_lock);
+	vm->enabled = on;
+	spin_unlock(&vm->mmu_lock);
+	if (!on)
+		eg_vm_kick_all(vm);	/* back to the default view now */
+	return 0;
+}
+
+static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
+{
+	struct eptgate_view_stats st;
+	struct eg_view *view;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&st, sizeof(st), EG_SIZE_VIEW_STATS_V1, uarg,
+			       "GET_VIEW_STATS");
+	if (usize < 0)
+		return usize;
+	r = eg_check_flags(st.flags, 0, &why);
+	if (!r)
+		r = eg_check_view_id(st.view, false, &why);
+	if (r)
+		return eg_reject(r, why);
+	spin_lock(&vm->mmu_lock);
+	view = vm->views[st.view];
+	if (view) {
+		st.switches = view->stats.switches;
+		st.exits = view->stats.exits;
+		st.ept_violations = view->stats.ept_violations;
+		st.lazy_fills = view->stats.lazy_fills;
+		st.fallbacks = view->stats.fallbacks;
+		st.zaps = view->stats.zaps;
+		st.event_fallbacks = view->stats.event_fallbacks;
+	}
+	spin_unlock(&vm->mmu_lock);
+	if (!view)
+		return eg_reject(-ENOENT, "no such view");
+	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
+}
+
+static int eg_ioctl_vcpu_stats(struct eg_vm *vm, void __user *uarg)
+{
+	struct eptgate_vcpu_stats st;
+	struct eg_vcpu *vs;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&st, sizeof(st), EG_SIZE_VCPU_STATS_V1, uarg,
+			       "GET_VCPU_STATS");
+	if (usize < 0)
+		return usize;
+	r = eg_check_flags(st.flags, 0, &why);
+	if (r)
+		return eg_reject(r, why);
+	spin_lock(&vm->mmu_lock);
+	vs = xa_load(&vm->vcpus, st.vcpu_idx);
+	if (vs) {
+		st.view = vs->exit_view;
+		st.entries = vs->entries;
+		st.exits = vs->exits;
+		st.exits_alt = vs->exits_alt;
+		st.vmfunc_ud = vs->vmfunc_ud;
+	}
+	spin_unlock(&vm->mmu_lock);
+	if (!vs)
+		return eg_reject(-ENOENT, "vCPU has not entered with switching enabled");
+	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
+}
+
+long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct eg_vm *vm = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	long r;
+
+	if (ioctl == EPTGATE_GET_VIEW_STATS)
+		return eg_ioctl_view_stats(vm, uarg);
+	if (ioctl == EPTGATE_GET_VCPU_STATS)
+		return eg_ioctl_vcpu_stats(vm, uarg);
+
+	mutex_lock(&eg_mutex);
+	switch (ioctl) {
+	case EPTGATE_CREATE_VIEW:
+		r = eg_ioctl_view(vm, uarg, true);
+		break;
+	case EPTGATE_DESTROY_VIEW:
+		r = eg_ioctl_view(vm, uarg, false);
+		break;
+	case EPTGATE_SET_ACCESS:
+		r = eg_ioctl_access(vm, uarg);
+		break;
+	case EPTGATE_MAP_WINDOW:
+		r = eg_ioctl_window(vm, uarg);
+		break;
+	case EPTGATE_ENABLE:
+		r = eg_ioctl_switching(vm, uarg, true);
+		break;
+	case EPTGATE_DISABLE:
+		r = eg_ioctl_switching(vm, uarg, false);
+		break;
+	default:
+		r = -ENOTTY;
+	}
+	mutex_unlock(&eg_mutex);
+	return r;
+}
