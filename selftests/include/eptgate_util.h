@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * eptgate selftests: helpers around the /dev/eptgate ioctls, in the style
+ * of the KVM selftests library (tools/testing/selftests/kvm/lib/kvm_util.c).
+ *
+ * Every ioctl has two helpers:
+ *   __eptgate_xxx()  returns the ioctl's result: >= 0 on success, -errno on
+ *                    failure (errno is left set as well);
+ *   eptgate_xxx()    asserts success, naming the ioctl, errno and arguments.
+ */
+#ifndef SELFTEST_EPTGATE_UTIL_H
+#define SELFTEST_EPTGATE_UTIL_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "kselftest.h"
+
+#include <linux/eptgate.h>
+
+#define EPTGATE_PAGE_SIZE	4096ULL
+
+/* Architectural exception vector of #UD (the 6.1 library has no name). */
+#ifndef UD_VECTOR
+#define UD_VECTOR	6
+#endif
+
+#define EPTGATE_RWX	(EPTGATE_ACCESS_R | EPTGATE_ACCESS_W | EPTGATE_ACCESS_X)
+#define EPTGATE_RW	(EPTGATE_ACCESS_R | EPTGATE_ACCESS_W)
+#define EPTGATE_RO	EPTGATE_ACCESS_R
+
+/*
+ * Raw ioctl on an eptgate fd: the argument type must match the size encoded
+ * in the command.  Returns the ioctl's result, or -errno.
+ */
+#define __eptgate_ioctl(fd, cmd, arg)					\
+({									\
+	static_assert(sizeof(*(arg)) == _IOC_SIZE(cmd), "");		\
+	int __r = ioctl((fd), (cmd), (arg));				\
+	__r < 0 ? -errno : __r;						\
+})
+
+/* Skip (KSFT_SKIP, exit 4) unless /dev/kvm and /dev/eptgate are present. */
+void eptgate_require(void);
+
+/* /dev/eptgate */
+int __eptgate_open(void);
+int eptgate_open(void);
+
+int __eptgate_get_info(int dev, struct eptgate_info *info);
+struct eptgate_info eptgate_get_info(int dev);
+
+int __eptgate_bind_vm_fd(int dev, int vm_fd);
+int __eptgate_bind_vm(int dev, struct kvm_vm *vm);
+int eptgate_bind_vm(int dev, struct kvm_vm *vm);
+
+/* Binding fd */
+int __eptgate_create_view(int bfd, uint32_t view);
+uint32_t eptgate_create_view(int bfd);
+
+int __eptgate_destroy_view(int bfd, uint32_t view);
+void eptgate_destroy_view(int bfd, uint32_t view);
+
+int __eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			 uint32_t access);
+void eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			uint32_t access);
+
+int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			 uint32_t access, int peer_bfd, uint64_t peer_gpa);
+void eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			uint32_t access, int peer_bfd, uint64_t peer_gpa);
+
+int __eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len);
+void eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len);
+
+int __eptgate_enable(int bfd);
+void eptgate_enable(int bfd);
+
+int __eptgate_disable(int bfd);
+void eptgate_disable(int bfd);
+
+int __eptgate_view_stats(int bfd, uint32_t view, struct eptgate_view_stats *st);
+struct eptgate_view_stats eptgate_view_stats(int bfd, uint32_t view);
+
+int __eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx, struct eptgate_vcpu_stats *st);
+struct eptgate_vcpu_stats eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx);
+
+/* ---- host-side helpers on kvm_util VMs ---------------------------------- */
+
+/* Guest-physical range [*gpa, *gpa + *len) of memslot @slot of @vm. */
+void vm_memslot_range(struct kvm_vm *vm, uint32_t slot, uint64_t *gpa,
+		      uint64_t *len);
+
+/* Memslot 0: the test binary, page tables, stacks, descriptor tables. */
+static inline void vm_memslot0_range(struct kvm_vm *vm, uint64_t *gpa,
+				     uint64_t *len)
+{
+	vm_memslot_range(vm, 0, gpa, len);
+}
+
+/* EPTGATE_SET_ACCESS of the whole of memslot @slot in @view. */
+void eptgate_set_access_slot(int bfd, struct kvm_vm *vm, uint32_t view,
+			     uint32_t slot, uint32_t access);
+
+/* EPTGATE_SET_ACCESS of every RAM memslot of @vm in @view. */
+void eptgate_set_access_all(int bfd, struct kvm_vm *vm, uint32_t view,
+			    uint32_t access);
+
+/*
+ * Add @npages of anonymous RAM at @gpa as memslot @slot.  Returns the host
+ * mapping.  __vm_add_ram() does not touch the guest's page tables (use it
+ * for VMs without vCPUs, e.g. vm_create_barebones() peers); vm_add_ram()
+ * also identity-maps the pages in the guest (gva == gpa).
+ */
+void *__vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		   uint64_t npages);
+void *vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		 uint64_t npages);
+
+/* Identity-map (gva == gpa) @npages at @gpa, which need not be RAM. */
+static inline void vm_identity_map(struct kvm_vm *vm, uint64_t gpa,
+				   unsigned int npages)
+{
+	virt_map(vm, gpa, gpa, npages);
+}
+
+/*
+ * Run @vcpu until its next exit and decode the ucall.  Fails the test on a
+ * non-ucall exit or a guest assertion (printing the guest's message, file,
+ * line and arguments).  Returns UCALL_SYNC or UCALL_DONE.
+ */
+uint64_t eptgate_run(struct kvm_vcpu *vcpu, struct ucall *uc);
+
+/* eptgate_run() and assert GUEST_SYNC(@stage) / GUEST_DONE(). */
+void eptgate_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t stage,
+			     struct ucall *uc);
+void eptgate_run_expect_done(struct kvm_vcpu *vcpu);
+
+/* Install eptgate_guest_ud_handler() as the #UD handler of @vm / @vcpu. */
+void eptgate_install_ud_handler(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
+
+/* ---- guest-side helpers ------------------------------------------------- */
+
+/*
+ * VMFUNC leaf 0 (EPTP switching) to EPTP-list entry @index.
+ * The instruction is 0f 01 d4.
+ */
+#define VMFUNC_INSN_LEN	3
+
+static inline void vmfunc_eptp(uint32_t index)
+{
+	asm volatile("vmfunc" : : "a"(0), "c"(index) : "memory");
+}
+
+static inline uint64_t guest_read64(uint64_t gva)
+{
+	return *(volatile uint64_t *)gva;
+}
+
+static inline void guest_write64(uint64_t gva, uint64_t val)
+{
+	*(volatile uint64_t *)gva = val;
+}
+
+/*
+ * #UD handler for the guest: asserts that the faulting instruction is
+ * VMFUNC, counts it in eptgate_guest_ud_count and skips it.
+ */
+extern volatile uint64_t eptgate_guest_ud_count;
+void eptgate_guest_ud_handler(struct ex_regs *regs);
+
+/* Host side: @vm's copy of eptgate_guest_ud_count. */
+uint64_t eptgate_read_guest_ud_count(struct kvm_vm *vm);
+
+/* A page's worth of a 64-bit pattern, for host-side fills and checks. */
+void eptgate_fill64(void *hva, uint64_t pattern, uint64_t len);
+
+#endif /* SELFTEST_EPTGATE_UTIL_H */

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * eptgate selftests: helpers around the /dev/eptgate ioctls.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eptgate_util.h"
+#include "ucall_common.h"
+
+#define EPTGATE_IOCTL_ERROR(_name, _ret)				\
+	"%s failed, rc: %i errno: %i (%s)", (_name), (_ret), errno,	\
+	strerror(errno)
+
+void eptgate_require(void)
+{
+	if (access(KVM_DEV_PATH, R_OK | W_OK))
+		ksft_exit_skip("%s not available (errno %d: %s)\n",
+			       KVM_DEV_PATH, errno, strerror(errno));
+	if (access(EPTGATE_DEVICE, R_OK | W_OK))
+		ksft_exit_skip("%s not available (errno %d: %s): is eptgate.ko loaded?\n",
+			       EPTGATE_DEVICE, errno, strerror(errno));
+}
+
+int __eptgate_open(void)
+{
+	int fd = open(EPTGATE_DEVICE, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int eptgate_open(void)
+{
+	int fd = __eptgate_open();
+
+	TEST_ASSERT(fd >= 0, "open(%s) failed, rc: %i errno: %i (%s)",
+		    EPTGATE_DEVICE, fd, errno, strerror(errno));
+	return fd;
+}
+
+int __eptgate_get_info(int dev, struct eptgate_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return __eptgate_ioctl(dev, EPTGATE_GET_INFO, info);
+}
+
+struct eptgate_info eptgate_get_info(int dev)
+{
+	struct eptgate_info info;
+	int r = __eptgate_get_info(dev, &info);
+
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GET_INFO", r));
+	TEST_ASSERT(info.api_version == EPTGATE_API_VERSION,
+		    "EPTGATE_GET_INFO: api_version %u, expected %u",
+		    info.api_version, EPTGATE_API_VERSION);
+	return info;
+}
+
+int __eptgate_bind_vm_fd(int dev, int vm_fd)
+{
+	struct eptgate_bind b = {
+		.size = sizeof(b),
+		.vm_fd = vm_fd,
+	};
+
+	return __eptgate_ioctl(dev, EPTGATE_BIND_VM, &b);
+}
+
+int __eptgate_bind_vm(int dev, struct kvm_vm *vm)
+{
+	return __eptgate_bind_vm_fd(dev, vm->fd);
+}
+
+int eptgate_bind_vm(int dev, struct kvm_vm *vm)
+{
+	int bfd = __eptgate_bind_vm(dev, vm);
+
+	TEST_ASSERT(bfd >= 0, "EPTGATE_BIND_VM(vm_fd %d) failed, rc: %i errno: %i (%s)",
+		    vm->fd, bfd, errno, strerror(errno));
+	return bfd;
+}
+
+int __eptgate_create_view(int bfd, uint32_t view)
+{
+	struct eptgate_view v = {
+		.size = sizeof(v),
+		.view = view,
+	};
+	int r = __eptgate_ioctl(bfd, EPTGATE_CREATE_VIEW, &v);
+
+	return r < 0 ? r : (int)v.view;
+}
+
+uint32_t eptgate_create_view(int bfd)
+{
+	int r = __eptgate_create_view(bfd, 0);
+
+	TEST_ASSERT(r > 0, "EPTGATE_CREATE_VIEW(bfd %d, view 0) failed, rc: %i errno: %i (%s)",
+		    bfd, r, errno, strerror(errno));
+	TEST_ASSERT(r < EPTGATE_MAX_VIEWS,
+		    "EPTGATE_CREATE_VIEW returned view id %d, outside 1..%d",
+		    r, EPTGATE_MAX_VIEWS - 1);
+	return r;
+}
+
+int __eptgate_destroy_view(int bfd, uint32_t view)
+{
+	struct eptgate_view v = {
+		.size = sizeof(v),
+		.view = view,
+	};
+
+	return __eptgate_ioctl(bfd, EPTGATE_DESTROY_VIEW, &v);
+}
+
+void eptgate_destroy_view(int bfd, uint32_t view)
+{
+	int r = __eptgate_destroy_view(bfd, view);
+
+	TEST_ASSERT(!r, "EPTGATE_DESTROY_VIEW(bfd %d, view %u) failed, rc: %i errno: %i (%s)",
+		    bfd, view, r, errno, strerror(errno));
+}
+
+int __eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			 uint32_t access)
+{
+	struct eptgate_access a = {
+		.size = sizeof(a),
+		.view = view,
+		.access = access,
+		.gpa = gpa,
+		.len = len,
+	};
+
+	return __eptgate_ioctl(bfd, EPTGATE_SET_ACCESS, &a);
+}
+
+void eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			uint32_t access)
+{
+	int r = __eptgate_set_access(bfd, view, gpa, len, access);
+
+	TEST_ASSERT(!r, "EPTGATE_SET_ACCESS(bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x) failed, rc: %i errno: %i (%s)",
+		    bfd, view, gpa, len, access, r, errno, strerror(errno));
+}
+
+int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			 uint32_t access, int peer_bfd, uint64_t peer_gpa)
+{
+	struct eptgate_window w = {
+		.size = sizeof(w),
+		.view = view,
+		.access = access,
+		.gpa = gpa,
+		.len = len,
+		.peer_fd = peer_bfd,
+		.peer_gpa = peer_gpa,
+	};
+
+	return __eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w);
+}
+
+void eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			uint32_t access, int peer_bfd, uint64_t peer_gpa)
+{
+	int r = __eptgate_map_window(bfd, view, gpa, len, access, peer_bfd, peer_gpa);
+
+	TEST_ASSERT(!r, "EPTGATE_MAP_WINDOW(bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x, peer_fd %d, peer_gpa 0x%lx) failed, rc: %i errno: %i (%s)",
+		    bfd, view, gpa, len, access, peer_bfd, peer_gpa, r, errno,
+		    strerror(errno));
+}
+
+int __eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len)
+{
+	struct eptgate_window w = {
+		.size = sizeof(w),
+		.flags = EPTGATE_WINDOW_UNMAP,
+		.view = view,
+		.gpa = gpa,
+		.len = len,
+		.peer_fd = -1,
+	};
+
+	return __eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w);
+}
+
+void eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len)
+{
+	int r = __eptgate_unmap_window(bfd, view, gpa, len);
+
+	TEST_ASSERT(!r, "EPTGATE_MAP_WINDOW(UNMAP, bfd %d, view %u, gpa 0x%lx, len 0x%lx) failed, rc: %i errno: %i (%s)",
+		    bfd, view, gpa, len, r, errno, strerror(errno));
+}
+
+int __eptgate_enable(int bfd)
+{
+	struct eptgate_switching s = { .size = sizeof(s) };
+
+	return __eptgate_ioctl(bfd, EPTGATE_ENABLE, &s);
+}
+
+void eptgate_enable(int bfd)
+{
+	int r = __eptgate_enable(bfd);
+
+	TEST_ASSERT(!r, "EPTGATE_ENABLE(bfd %d) failed, rc: %i errno: %i (%s)",
+		    bfd, r, errno, strerror(errno));
+}
+
+int __eptgate_disable(int bfd)
+{
+	struct eptgate_switching s = { .size = sizeof(s) };
+
+	return __eptgate_ioctl(bfd, EPTGATE_DISABLE, &s);
+}
+
+void eptgate_disable(int bfd)
+{
+	int r = __eptgate_disable(bfd);
+
+	TEST_ASSERT(!r, "EPTGATE_DISABLE(bfd %d) failed, rc: %i errno: %i (%s)",
+		    bfd, r, errno, strerror(errno));
+}
+
+int __eptgate_view_stats(int bfd, uint32_t view, struct eptgate_view_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->view = view;
+	return __eptgate_ioctl(bfd, EPTGATE_GET_VIEW_STATS, st);
+}
+
+struct eptgate_view_stats eptgate_view_stats(int bfd, uint32_t view)
+{
+	struct eptgate_view_stats st;
+	int r = __eptgate_view_stats(bfd, view, &st);
+
+	TEST_ASSERT(!r, "EPTGATE_GET_VIEW_STATS(bfd %d, view %u) failed, rc: %i errno: %i (%s)",
+		    bfd, view, r, errno, strerror(errno));
+	return st;
+}
+
+int __eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx, struct eptgate_vcpu_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->vcpu_idx = vcpu_idx;
+	return __eptgate_ioctl(bfd, EPTGATE_GET_VCPU_STATS, st);
+}
+
+struct eptgate_vcpu_stats eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx)
+{
+	struct eptgate_vcpu_stats st;
+	int r = __eptgate_vcpu_stats(bfd, vcpu_idx, &st);
+
+	TEST_ASSERT(!r, "EPTGATE_GET_VCPU_STATS(bfd %d, vcpu_idx %u) failed, rc: %i errno: %i (%s)",
+		    bfd, vcpu_idx, r, errno, strerror(errno));
+	return st;
+}
+
+/* ---- host-side helpers ---------------------------------------------------- */
+
+void vm_memslot_range(struct kvm_vm *vm, uint32_t slot, uint64_t *gpa,
+		      uint64_t *len)
+{
+	struct userspace_mem_region *region = memslot2region(vm, slot);
+
+	*gpa = region->region.guest_phys_addr;
+	*len = region->region.memory_size;
+}
+
+void eptgate_set_access_slot(int bfd, struct kvm_vm *vm, uint32_t view,
+			     uint32_t slot, uint32_t access)
+{
+	uint64_t gpa, len;
+
+	vm_memslot_range(vm, slot, &gpa, &len);
+	eptgate_set_access(bfd, view, gpa, len, access);
+}
+
+void eptgate_set_access_all(int bfd, struct kvm_vm *vm, uint32_t view,
+			    uint32_t access)
+{
+	struct userspace_mem_region *region;
+	int bkt;
+
+	hash_for_each(vm->regions.slot_hash, bkt, region, slot_node)
+		eptgate_set_access(bfd, view, region->region.guest_phys_addr,
+				   region->region.memory_size, access);
+}
+
+void *__vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		   uint64_t npages)
+{
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, slot,
+				    npages, 0);
+	return addr_gpa2hva(vm, gpa);
+}
+
+void *vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		 uint64_t npages)
+{
+	void *hva = __vm_add_ram(vm, slot, gpa, npages);
+
+	virt_map(vm, gpa, gpa, npages);
+	return hva;
+}
+
+static void report_guest_assert(struct kvm_vcpu *vcpu, struct ucall *uc)
+{
+	TEST_FAIL("vCPU %u: %s at %s:%ld, args: 0x%lx 0x%lx 0x%lx 0x%lx",
+		  vcpu->id, (const char *)uc->args[GUEST_ERROR_STRING],
+		  (const char *)uc->args[GUEST_FILE], uc->args[GUEST_LINE],
+		  GUEST_ASSERT_ARG(*uc, 0), GUEST_ASSERT_ARG(*uc, 1),
+		  GUEST_ASSERT_ARG(*uc, 2), GUEST_ASSERT_ARG(*uc, 3));
+}
+
+uint64_t eptgate_run(struct kvm_vcpu *vcpu, struct ucall *uc)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t cmd;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO,
+		    "vCPU %u: unexpected exit reason %u (%s), expected a ucall (KVM_EXIT_IO)%s0x%llx",
+		    vcpu->id, run->exit_reason, exit_reason_str(run->exit_reason),
+		    run->exit_reason == KVM_EXIT_MMIO ? " - MMIO at gpa " : " - ",
+		    run->exit_reason == KVM_EXIT_MMIO ?
+			(unsigned long long)run->mmio.phys_addr : 0ULL);
+
+	cmd = get_ucall(vcpu, uc);
+	if (cmd == UCALL_ABORT)
+		report_guest_assert(vcpu, uc);
+	TEST_ASSERT(cmd == UCALL_SYNC || cmd == UCALL_DONE,
+		    "vCPU %u: unexpected ucall %lu (I/O port 0x%x)", vcpu->id,
+		    cmd, run->io.port);
+	return cmd;
+}
+
+void eptgate_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t stage,
+			     struct ucall *uc)
+{
+	uint64_t cmd = eptgate_run(vcpu, uc);
+
+	TEST_ASSERT(cmd == UCALL_SYNC,
+		    "vCPU %u: expected GUEST_SYNC(%lu), got ucall %lu (%s)",
+		    vcpu->id, stage, cmd, cmd == UCALL_DONE ? "GUEST_DONE" : "?");
+	TEST_ASSERT(uc->args[1] == stage,
+		    "vCPU %u: expected GUEST_SYNC(%lu), got GUEST_SYNC(%lu)",
+		    vcpu->id, stage, uc->args[1]);
+}
+
+void eptgate_run_expect_done(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+	uint64_t cmd = eptgate_run(vcpu, &uc);
+
+	TEST_ASSERT(cmd == UCALL_DONE,
+		    "vCPU %u: expected GUEST_DONE, got ucall %lu (stage %lu)",
+		    vcpu->id, cmd, uc.args[1]);
+}
+
+void eptgate_install_ud_handler(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	vm_init_descriptor_tables(vm);
+	vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(vm, UD_VECTOR, eptgate_guest_ud_handler);
+}
+
+void eptgate_fill64(void *hva, uint64_t pattern, uint64_t len)
+{
+	uint64_t *p = hva;
+	uint64_t i;
+
+	for (i = 0; i < len / sizeof(*p); i++)
+		p[i] = pattern;
+}
+
+/* ---- guest-side ----------------------------------------------------------- */
+
+volatile uint64_t eptgate_guest_ud_count;
+
+uint64_t eptgate_read_guest_ud_count(struct kvm_vm *vm)
+{
+	return *(uint64_t *)addr_gva2hva(vm, (vm_vaddr_t)&eptgate_guest_ud_count);
+}
+
+void eptgate_guest_ud_handler(struct ex_regs *regs)
+{
+	const uint8_t *insn = (const uint8_t *)regs->rip;
+
+	GUEST_ASSERT_4(insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xd4,
+		       regs->rip, insn[0], insn[1], insn[2]);
+	eptgate_guest_ud_count++;
+	regs->rip += VMFUNC_INSN_LEN;
+}

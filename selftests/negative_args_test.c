@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * negative_args_test: every malformed request to /dev/eptgate and to a
+ * binding fd fails with the documented errno, and leaves the state usable.
+ *
+ * Each check is one TAP line.  Results are collected first and printed
+ * with the plan afterwards, so the plan does not have to be counted by
+ * hand; a failing setup step (TEST_ASSERT) still aborts the program.
+ */
+#include <sys/stat.h>
+
+#include "eptgate_util.h"
+
+#define RAM_GPA		0x100000ULL	/* memslot 1: 16 pages */
+#define RAM_PAGES	16
+#define RAM2_GPA	0x200000ULL	/* memslot 2: 4 pages, gap before it */
+#define RAM2_PAGES	4
+#define NOT_RAM_GPA	0x40000000ULL
+
+#define PEER_GPA	0x100000ULL
+#define PEER_PAGES	4
+
+#define PG		EPTGATE_PAGE_SIZE
+
+#define MAX_CHECKS	256
+
+static struct {
+	bool ok;
+	char desc[240];
+} results[MAX_CHECKS];
+static int nr_results;
+
+static void __attribute__((format(printf, 2, 3)))
+record(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	TEST_ASSERT(nr_results < MAX_CHECKS, "too many checks");
+	results[nr_results].ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(results[nr_results].desc, sizeof(results[0].desc), fmt, ap);
+	va_end(ap);
+	nr_results++;
+}
+
+static const char *errname(int err)
+{
+	const char *s = err ? strerrorname_np(err) : "success";
+
+	return s ? s : "?";
+}
+
+/* @r is a __eptgate_*() result: expect -@err (0 means success). */
+#define EXPECT(r, err, what, ...)					\
+do {									\
+	int __r = (r), __e = (err);					\
+	bool __ok = __e ? __r == -__e : __r >= 0;			\
+									\
+	record(__ok, what " -> %s%s%s", ##__VA_ARGS__, errname(__e),	\
+	       __ok ? "" : ", got ",					\
+	       __ok ? "" : (__r < 0 ? errname(-__r) : "success"));	\
+} while (0)
+
+/* Either of two errnos is acceptable (the ABI does not pin one down). */
+#define EXPECT2(r, err1, err2, what, ...)				\
+do {									\
+	int __r = (r);							\
+	bool __ok = __r == -(err1) || __r == -(err2);			\
+									\
+	record(__ok, what " -> %s or %s%s%s", ##__VA_ARGS__,		\
+	       errname(err1), errname(err2), __ok ? "" : ", got ",	\
+	       __ok ? "" : (__r < 0 ? errname(-__r) : "success"));	\
+} while (0)
+
+/* A raw ioctl whose argument size differs from the command's. */
+static int raw_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int r = ioctl(fd, cmd, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+static void check_info(int dev)
+{
+	struct eptgate_info info;
+	struct {
+		struct eptgate_info info;
+		uint64_t tail[2];
+	} big;
+	static uint8_t huge[2 * 4096 + 64];
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.flags = 1;
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_GET_INFO, &info), EINVAL,
+	       "GET_INFO flags=1");
+
+	memset(&info, 0, sizeof(info));
+	info.size = 0;
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_GET_INFO, &info), EINVAL,
+	       "GET_INFO size=0");
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info) - 8;
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_GET_INFO, &info), EINVAL,
+	       "GET_INFO size=%zu (< first layout)", sizeof(info) - 8);
+
+	memset(&big, 0, sizeof(big));
+	big.info.size = sizeof(big);
+	EXPECT(raw_ioctl(dev, EPTGATE_GET_INFO, &big), 0,
+	       "GET_INFO size=%zu (larger, zero tail)", sizeof(big));
+	record(big.info.api_version == EPTGATE_API_VERSION &&
+	       big.info.max_views == EPTGATE_MAX_VIEWS &&
+	       !big.tail[0] && !big.tail[1],
+	       "GET_INFO larger size: api_version %u (want %u), max_views %u (want %u), tail untouched",
+	       big.info.api_version, EPTGATE_API_VERSION,
+	       big.info.max_views, EPTGATE_MAX_VIEWS);
+
+	memset(&big, 0, sizeof(big));
+	big.info.size = sizeof(big);
+	big.tail[1] = 1;
+	EXPECT2(raw_ioctl(dev, EPTGATE_GET_INFO, &big), EINVAL, E2BIG,
+		"GET_INFO larger size with a nonzero unknown byte");
+
+	memset(huge, 0, sizeof(huge));
+	*(uint32_t *)huge = sizeof(huge);
+	EXPECT2(raw_ioctl(dev, EPTGATE_GET_INFO, huge), EINVAL, E2BIG,
+		"GET_INFO size=%zu (> PAGE_SIZE)", sizeof(huge));
+
+	info = eptgate_get_info(dev);
+	record(info.max_views == EPTGATE_MAX_VIEWS &&
+	       (info.caps & EPTGATE_CAP_EPT) &&
+	       (info.caps & EPTGATE_CAP_VMFUNC_EPTP),
+	       "GET_INFO: max_views %u, caps 0x%llx include EPT and VMFUNC_EPTP",
+	       info.max_views, (unsigned long long)info.caps);
+}
+
+static void check_bind(int dev, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct eptgate_bind b;
+	int pipefd[2], fd, closed_fd;
+
+	memset(&b, 0, sizeof(b));
+	b.size = sizeof(b);
+	b.vm_fd = vm->fd;
+	b.flags = 1;
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_BIND_VM, &b), EINVAL,
+	       "BIND_VM flags=1");
+
+	b.flags = 0;
+	b.pad = 1;
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_BIND_VM, &b), EINVAL,
+	       "BIND_VM pad=1");
+
+	b.pad = 0;
+	b.size = sizeof(b) - 4;
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_BIND_VM, &b), EINVAL,
+	       "BIND_VM size=%zu (< first layout)", sizeof(b) - 4);
+
+	TEST_ASSERT(!pipe(pipefd), "pipe: %s", strerror(errno));
+	EXPECT(__eptgate_bind_vm_fd(dev, pipefd[0]), EINVAL, "BIND_VM vm_fd=pipe");
+	close(pipefd[0]);
+	close(pipefd[1]);
+
+	fd = open("/dev/null", O_RDWR);
+	TEST_ASSERT(fd >= 0, "open /dev/null: %s", strerror(errno));
+	EXPECT(__eptgate_bind_vm_fd(dev, fd), EINVAL, "BIND_VM vm_fd=/dev/null");
+	close(fd);
+
+	fd = open(KVM_DEV_PATH, O_RDWR);
+	TEST_ASSERT(fd >= 0, "open %s: %s", KVM_DEV_PATH, strerror(errno));
+	EXPECT(__eptgate_bind_vm_fd(dev, fd), EINVAL,
+	       "BIND_VM vm_fd=/dev/kvm system fd");
+	close(fd);
+
+	EXPECT(__eptgate_bind_vm_fd(dev, dev), EINVAL,
+	       "BIND_VM vm_fd=/dev/eptgate fd");
+
+	closed_fd = open("/dev/null", O_RDONLY);
+	TEST_ASSERT(closed_fd >= 0, "open /dev/null: %s", strerror(errno));
+	close(closed_fd);
+	EXPECT(__eptgate_bind_vm_fd(dev, closed_fd), EBADF,
+	       "BIND_VM vm_fd=%d (closed)", closed_fd);
+	EXPECT(__eptgate_bind_vm_fd(dev, -1), EBADF, "BIND_VM vm_fd=-1");
+
+	/* A vCPU fd is a KVM fd but not a VM. */
+	EXPECT(__eptgate_bind_vm_fd(dev, vcpu->fd), EINVAL,
+	       "BIND_VM vm_fd=KVM vCPU fd");
+}
+
+static void check_views(int bfd)
+{
+	struct eptgate_view v;
+	uint32_t i;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	v.flags = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_CREATE_VIEW, &v), EINVAL,
+	       "CREATE_VIEW flags=1");
+	v.flags = 0;
+	v.pad = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_CREATE_VIEW, &v), EINVAL,
+	       "CREATE_VIEW pad=1");
+	v.pad = 0;
+	v.size = sizeof(v) - 4;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_CREATE_VIEW, &v), EINVAL,
+	       "CREATE_VIEW size=%zu (< first layout)", sizeof(v) - 4);
+	EXPECT(__eptgate_create_view(bfd, EPTGATE_MAX_VIEWS), EINVAL,
+	       "CREATE_VIEW view=%d", EPTGATE_MAX_VIEWS);
+	EXPECT(__eptgate_create_view(bfd, 0xffffffffu), EINVAL,
+	       "CREATE_VIEW view=0xffffffff");
+
+	for (i = 1; i < EPTGATE_MAX_VIEWS; i++) {
+		r = __eptgate_create_view(bfd, 0);
+		if (r != (int)i)
+			break;
+	}
+	record(i == EPTGATE_MAX_VIEWS,
+	       "CREATE_VIEW view=0 x%d returns ids 1..%d in order (stopped at %u with %d)",
+	       EPTGATE_MAX_VIEWS - 1, EPTGATE_MAX_VIEWS - 1, i,
+	       i == EPTGATE_MAX_VIEWS ? 0 : r);
+	EXPECT(__eptgate_create_view(bfd, 0), ENOSPC,
+	       "CREATE_VIEW view=0 with %d views", EPTGATE_MAX_VIEWS - 1);
+
+	EXPECT(__eptgate_destroy_view(bfd, 5), 0, "DESTROY_VIEW 5");
+	EXPECT(__eptgate_destroy_view(bfd, 5), ENOENT, "DESTROY_VIEW 5 again");
+	r = __eptgate_create_view(bfd, 0);
+	record(r == 5, "CREATE_VIEW view=0 reuses the lowest free id 5 (got %d)", r);
+	EXPECT(__eptgate_create_view(bfd, 3), EEXIST, "CREATE_VIEW view=3 (exists)");
+
+	for (i = 2; i < EPTGATE_MAX_VIEWS; i++)
+		eptgate_destroy_view(bfd, i);
+
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	v.view = 1;
+	v.flags = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_DESTROY_VIEW, &v), EINVAL,
+	       "DESTROY_VIEW flags=1");
+	v.flags = 0;
+	v.pad = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_DESTROY_VIEW, &v), EINVAL,
+	       "DESTROY_VIEW pad=1");
+	v.pad = 0;
+	v.size = 4;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_DESTROY_VIEW, &v), EINVAL,
+	       "DESTROY_VIEW size=4");
+	EXPECT(__eptgate_destroy_view(bfd, 0), EINVAL, "DESTROY_VIEW view=0");
+	EXPECT(__eptgate_destroy_view(bfd, EPTGATE_MAX_VIEWS), EINVAL,
+	       "DESTROY_VIEW view=%d", EPTGATE_MAX_VIEWS);
+	EXPECT(__eptgate_destroy_view(bfd, 0xffffffffu), EINVAL,
+	       "DESTROY_VIEW view=0xffffffff");
+	EXPECT(__eptgate_destroy_view(bfd, 7), ENOENT,
+	       "DESTROY_VIEW view=7 (not created)");
+
+	r = __eptgate_create_view(bfd, 4);
+	record(r == 4, "CREATE_VIEW view=4 (explicit free id) returns 4 (got %d)", r);
+	EXPECT(__eptgate_destroy_view(bfd, 4), 0, "DESTROY_VIEW 4");
+}
+
+/* View 1 exists on @bfd. */
+static void check_access(int bfd)
+{
+	struct eptgate_access a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.view = 1;
+	a.access = EPTGATE_RW;
+	a.gpa = RAM_GPA;
+	a.len = PG;
+	a.flags = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_SET_ACCESS, &a), EINVAL,
+	       "SET_ACCESS flags=1");
+	a.flags = 0;
+	a.size = sizeof(a) - 8;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_SET_ACCESS, &a), EINVAL,
+	       "SET_ACCESS size=%zu (< first layout)", sizeof(a) - 8);
+
+	EXPECT(__eptgate_set_access(bfd, 0, RAM_GPA, PG, EPTGATE_RW), EINVAL,
+	       "SET_ACCESS view=0");
+	EXPECT(__eptgate_set_access(bfd, EPTGATE_MAX_VIEWS, RAM_GPA, PG, EPTGATE_RW),
+	       EINVAL, "SET_ACCESS view=%d", EPTGATE_MAX_VIEWS);
+	EXPECT(__eptgate_set_access(bfd, 2, RAM_GPA, PG, EPTGATE_RW), ENOENT,
+	       "SET_ACCESS view=2 (not created)");
+
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA + 0x800, PG, EPTGATE_RW),
+	       EINVAL, "SET_ACCESS gpa unaligned");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, PG + 8, EPTGATE_RW),
+	       EINVAL, "SET_ACCESS len unaligned");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, 0, EPTGATE_RW),
+	       EINVAL, "SET_ACCESS len=0");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, PG, EPTGATE_ACCESS_W),
+	       EINVAL, "SET_ACCESS access=W (W without R)");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, PG,
+				    EPTGATE_ACCESS_W | EPTGATE_ACCESS_X),
+	       EINVAL, "SET_ACCESS access=WX (W without R)");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, PG, EPTGATE_RO | 0x8),
+	       EINVAL, "SET_ACCESS access=R|0x8 (unknown bit)");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, PG, EPTGATE_RO | 0x80000000u),
+	       EINVAL, "SET_ACCESS access=R|0x80000000 (unknown bit)");
+
+	EXPECT(__eptgate_set_access(bfd, 1, NOT_RAM_GPA, PG, EPTGATE_RW),
+	       ENOENT, "SET_ACCESS gpa outside memslots");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA + (RAM_PAGES - 1) * PG,
+				    2 * PG, EPTGATE_RW),
+	       ENOENT, "SET_ACCESS range straddling the end of a memslot");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, RAM2_GPA + PG - RAM_GPA,
+				    EPTGATE_RW),
+	       ENOENT, "SET_ACCESS range spanning the hole between two memslots");
+	EXPECT2(__eptgate_set_access(bfd, 1, ~0xfffULL, 2 * PG, EPTGATE_RW),
+		EINVAL, ENOENT, "SET_ACCESS gpa + len wraps around");
+
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, 2 * PG, EPTGATE_RW), 0,
+	       "SET_ACCESS [RAM, +2 pages) RW");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA + PG, 2 * PG, EPTGATE_RO),
+	       EEXIST, "SET_ACCESS overlapping the end of an existing range");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, 2 * PG, EPTGATE_RW),
+	       EEXIST, "SET_ACCESS same range again");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, 8 * PG, EPTGATE_RW),
+	       EEXIST, "SET_ACCESS range containing an existing range");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA + 2 * PG, PG, EPTGATE_RO),
+	       0, "SET_ACCESS adjacent range R");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, 2 * PG, 0), 0,
+	       "SET_ACCESS access=0 removes the range");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA, 2 * PG, EPTGATE_RWX), 0,
+	       "SET_ACCESS on the removed range again (RWX)");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM2_GPA, RAM2_PAGES * PG,
+				    EPTGATE_RWX), 0,
+	       "SET_ACCESS a whole second memslot");
+}
+
+/* View 1 of @bfd has SET_ACCESS ranges at [RAM_GPA, +3 pages). */
+static void check_window(int bfd, int peer_bfd)
+{
+	struct eptgate_window w;
+	const uint64_t wgpa = NOT_RAM_GPA;
+	int pipefd[2], closed_fd;
+
+	memset(&w, 0, sizeof(w));
+	w.size = sizeof(w);
+	w.view = 1;
+	w.access = EPTGATE_RW;
+	w.gpa = wgpa;
+	w.len = PG;
+	w.peer_fd = peer_bfd;
+	w.peer_gpa = PEER_GPA;
+
+	w.flags = 2;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w), EINVAL,
+	       "MAP_WINDOW flags=2 (unknown)");
+	w.flags = 0;
+	w.pad = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w), EINVAL,
+	       "MAP_WINDOW pad=1");
+	w.pad = 0;
+	w.size = sizeof(w) - 8;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w), EINVAL,
+	       "MAP_WINDOW size=%zu (< first layout)", sizeof(w) - 8);
+
+	EXPECT(__eptgate_map_window(bfd, 0, wgpa, PG, EPTGATE_RW, peer_bfd, PEER_GPA),
+	       EINVAL, "MAP_WINDOW view=0");
+	EXPECT(__eptgate_map_window(bfd, EPTGATE_MAX_VIEWS, wgpa, PG, EPTGATE_RW,
+				    peer_bfd, PEER_GPA),
+	       EINVAL, "MAP_WINDOW view=%d", EPTGATE_MAX_VIEWS);
+	EXPECT(__eptgate_map_window(bfd, 2, wgpa, PG, EPTGATE_RW, peer_bfd, PEER_GPA),
+	       ENOENT, "MAP_WINDOW view=2 (not created)");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RWX, peer_bfd, PEER_GPA),
+	       EINVAL, "MAP_WINDOW access=RWX (X not allowed)");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_ACCESS_W, peer_bfd,
+				    PEER_GPA),
+	       EINVAL, "MAP_WINDOW access=W (W without R)");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RO | 0x10, peer_bfd,
+				    PEER_GPA),
+	       EINVAL, "MAP_WINDOW access=R|0x10 (unknown bit)");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa + 8, PG, EPTGATE_RW, peer_bfd,
+				    PEER_GPA),
+	       EINVAL, "MAP_WINDOW gpa unaligned");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RW, peer_bfd,
+				    PEER_GPA + 8),
+	       EINVAL, "MAP_WINDOW peer_gpa unaligned");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, 0, EPTGATE_RW, peer_bfd, PEER_GPA),
+	       EINVAL, "MAP_WINDOW len=0");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RW, peer_bfd,
+				    NOT_RAM_GPA),
+	       ENOENT, "MAP_WINDOW peer range outside the peer's memslots");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, (PEER_PAGES + 1) * PG, EPTGATE_RW,
+				    peer_bfd, PEER_GPA),
+	       ENOENT, "MAP_WINDOW peer range straddling the end of a peer memslot");
+
+	TEST_ASSERT(!pipe(pipefd), "pipe: %s", strerror(errno));
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RW, pipefd[0], PEER_GPA),
+	       EINVAL, "MAP_WINDOW peer_fd=pipe");
+	close(pipefd[0]);
+	close(pipefd[1]);
+	closed_fd = open("/dev/null", O_RDONLY);
+	TEST_ASSERT(closed_fd >= 0, "open /dev/null: %s", strerror(errno));
+	close(closed_fd);
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RW, closed_fd, PEER_GPA),
+	       EBADF, "MAP_WINDOW peer_fd=%d (closed)", closed_fd);
+
+	EXPECT(__eptgate_map_window(bfd, 1, RAM_GPA + PG, PG, EPTGATE_RW, peer_bfd,
+				    PEER_GPA),
+	       EEXIST, "MAP_WINDOW over a SET_ACCESS range of the same view");
+
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, 2 * PG, EPTGATE_RW, peer_bfd,
+				    PEER_GPA),
+	       0, "MAP_WINDOW [NOT_RAM, +2 pages) RW");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa + PG, 2 * PG, EPTGATE_RO, peer_bfd,
+				    PEER_GPA),
+	       EEXIST, "MAP_WINDOW overlapping an existing window");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA + 8 * PG, PG, EPTGATE_RW), 0,
+	       "SET_ACCESS on free RAM next to windows");
+	EXPECT(__eptgate_map_window(bfd, 1, RAM_GPA + 9 * PG, PG, EPTGATE_RO,
+				    peer_bfd, PEER_GPA),
+	       0, "MAP_WINDOW overlaying own RAM not covered by SET_ACCESS");
+	EXPECT(__eptgate_set_access(bfd, 1, RAM_GPA + 9 * PG, PG, EPTGATE_RW),
+	       EEXIST, "SET_ACCESS over a window of the same view");
+	EXPECT(__eptgate_unmap_window(bfd, 1, wgpa, 2 * PG), 0,
+	       "MAP_WINDOW UNMAP of the window");
+	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RO, peer_bfd, PEER_GPA),
+	       0, "MAP_WINDOW again after unmapping");
+}
+
+static void check_switching_and_stats(int bfd)
+{
+	struct eptgate_switching s;
+	struct eptgate_view_stats vs;
+	struct eptgate_vcpu_stats cs;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.flags = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_ENABLE, &s), EINVAL, "ENABLE flags=1");
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_DISABLE, &s), EINVAL, "DISABLE flags=1");
+	s.flags = 0;
+	s.size = 4;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_ENABLE, &s), EINVAL, "ENABLE size=4");
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_DISABLE, &s), EINVAL, "DISABLE size=4");
+	EXPECT(__eptgate_enable(bfd), 0, "ENABLE");
+	EXPECT(__eptgate_disable(bfd), 0, "DISABLE");
+
+	memset(&vs, 0, sizeof(vs));
+	vs.size = sizeof(vs);
+	vs.view = 1;
+	vs.flags = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_GET_VIEW_STATS, &vs), EINVAL,
+	       "GET_VIEW_STATS flags=1");
+	vs.flags = 0;
+	vs.pad = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_GET_VIEW_STATS, &vs), EINVAL,
+	       "GET_VIEW_STATS pad=1");
+	vs.pad = 0;
+	vs.size = 8;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_GET_VIEW_STATS, &vs), EINVAL,
+	       "GET_VIEW_STATS size=8");
+	EXPECT(__eptgate_view_stats(bfd, EPTGATE_MAX_VIEWS, &vs), EINVAL,
+	       "GET_VIEW_STATS view=%d", EPTGATE_MAX_VIEWS);
+	EXPECT(__eptgate_view_stats(bfd, 0, &vs), 0, "GET_VIEW_STATS view=0");
+	EXPECT(__eptgate_view_stats(bfd, 1, &vs), 0, "GET_VIEW_STATS view=1");
+
+	memset(&cs, 0, sizeof(cs));
+	cs.size = sizeof(cs);
+	cs.flags = 1;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_GET_VCPU_STATS, &cs), EINVAL,
+	       "GET_VCPU_STATS flags=1");
+	cs.flags = 0;
+	cs.size = 8;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_GET_VCPU_STATS, &cs), EINVAL,
+	       "GET_VCPU_STATS size=8");
+	EXPECT(__eptgate_vcpu_stats(bfd, 0, &cs), 0, "GET_VCPU_STATS vcpu 0");
+	EXPECT2(__eptgate_vcpu_stats(bfd, 1, &cs), EINVAL, ENOENT,
+		"GET_VCPU_STATS vcpu 1 of a 1-vCPU VM");
+}
+
+static void guest_code(void)
+{
+	GUEST_DONE();
+}
+
+int main(void)
+{
+	struct kvm_vm *vm, *peer;
+	struct kvm_vcpu *vcpu;
+	int dev, bfd, peer_bfd, i;
+	uint32_t view;
+
+	eptgate_require();
+
+	dev = eptgate_open();
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	__vm_add_ram(vm, 1, RAM_GPA, RAM_PAGES);
+	__vm_add_ram(vm, 2, RAM2_GPA, RAM2_PAGES);
+	peer = vm_create_barebones();
+	__vm_add_ram(peer, 1, PEER_GPA, PEER_PAGES);
+
+	check_info(dev);
+	check_bind(dev, vm, vcpu);
+
+	bfd = eptgate_bind_vm(dev, vm);
+	peer_bfd = eptgate_bind_vm(dev, peer);
+	check_views(bfd);
+
+	/* check_views() leaves exactly view 1 in place. */
+	view = eptgate_create_view(bfd);
+	TEST_ASSERT(view == 2, "with only view 1 left, CREATE_VIEW returned %u, expected 2",
+		    view);
+	eptgate_destroy_view(bfd, view);
+	check_access(bfd);
+	check_window(bfd, peer_bfd);
+	check_switching_and_stats(bfd);
+
+	EXPECT(__eptgate_destroy_view(bfd, 1), 0,
+	       "DESTROY_VIEW 1 with ranges and a window in it");
+
+	close(peer_bfd);
+	close(bfd);
+	close(dev);
+	kvm_vm_free(peer);
+	kvm_vm_free(vm);
+
+	ksft_print_header();
+	ksft_set_plan(nr_results);
+	for (i = 0; i < nr_results; i++) {
+		if (results[i].ok)
+			ksft_test_result_pass("%s\n", results[i].desc);
+		else
+			ksft_test_result_fail("%s\n", results[i].desc);
+	}
+	ksft_finished();
+}
