@@ -1,0 +1,110 @@
+#!/bin/bash
+# verdict.sh SERIAL_TXT -- judge a Bochs run from its serial console log.
+#
+# Counts TAP results ("ok N ..." / "not ok N ...", at the start of a line; several test
+# programs may each print their own plan "1..N"; "# SKIP" results count as passed, "not ok
+# ... # TODO" results are reported but not counted as failures) and fails on
+#   - a kernel splat: Oops, WARNING, BUG, general protection fault, Kernel panic, lockdep
+#     reports, kmemleak leaks, UBSAN, KASAN, Call Trace
+#   - a missing "=== EPTGATE DONE" marker (timeout, hang, crash)
+#   - zero TAP results, fewer results than the plans announced (a test program died), or a
+#     TAP "Bail out!"
+# Offending lines are printed with their line numbers.  The last line of output is always
+# "<passed> passed, <failed> failed"; failed = "not ok" results + 1 per kind of problem above.
+# Exit status: 0 when failed == 0, else 1 (2 for usage errors).
+set -euo pipefail
+
+[ "$#" -eq 1 ] || { echo "usage: $0 SERIAL_TXT" >&2; exit 2; }
+log=$1
+if [ ! -r "$log" ]; then
+	echo "verdict: cannot read $log"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# Lines are judged after dropping CRs.  Console output of user space and the kernel can
+# interleave inside one line; a kernel record always starts with its "[ seconds.micros] "
+# timestamp, so for TAP result lines and TAP comments ("# ...") only the text from the first
+# timestamp on is searched for splats -- test descriptions may mention "BUG" or "WARNING".
+tr -d '\r' <"$log" | awk '
+function splat(s) {
+	return s ~ /Oops: |Oops\[|[^a-zA-Z]Oops$/ ||
+	       s ~ /WARNING: (CPU: [0-9]+ PID: [0-9]+|at [^ ])/ ||
+	       s ~ /(^|\] |: )WARNING: / ||
+	       s ~ /(^|\] |: )BUG: / || s ~ /kernel BUG at / ||
+	       s ~ /general protection fault/ ||
+	       s ~ /Kernel panic/ ||
+	       s ~ /possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage/ ||
+	       s ~ /kmemleak: [0-9]+ new suspected memory leak|unreferenced object 0x[0-9a-f]+ \(size/ ||
+	       s ~ /UBSAN: / ||
+	       s ~ /KASAN: / ||
+	       s ~ /Call Trace:?/
+}
+BEGIN { pass = 0; fail = 0; skip = 0; todo = 0; planned = 0; plans = 0; done = 0; nsplat = 0; nbail = 0 }
+{
+	line = $0
+	if (line ~ /^=== EPTGATE DONE/) done = 1
+	if (line ~ /^Bail out!/) bail[++nbail] = NR ": " line
+
+	istap = 0
+	if (match(line, /^(not )?ok [0-9]+([^0-9]|$)/)) {
+		istap = 1
+		if (line ~ /^not ok/) {
+			if (line ~ /#[ \t]*[Tt][Oo][Dd][Oo]/) { todo++ }
+			else { fail++; bad[++nbad] = NR ": " line }
+		} else {
+			pass++
+			if (line ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) skip++
+		}
+	} else if (match(line, /^1\.\.[0-9]+/)) {
+		istap = 1
+		planned += substr(line, 4, RLENGTH - 3) + 0
+		plans++
+	} else if (line ~ /^#/) {
+		istap = 1
+	}
+
+	# the part of the line that may carry kernel output
+	kern = line
+	if (istap) {
+		if (match(line, /\[ *[0-9]+\.[0-9]+\] /)) kern = substr(line, RSTART)
+		else kern = ""
+	}
+	if (kern != "" && splat(kern)) {
+		nsplat++
+		if (nsplat <= 40) splatline[nsplat] = NR ": " line
+	}
+}
+END {
+	problems = 0
+	if (nsplat) {
+		problems++
+		printf "FAIL: %d kernel splat line(s):\n", nsplat
+		for (i = 1; i <= nsplat && i <= 40; i++) print "  " splatline[i]
+		if (nsplat > 40) print "  ..."
+	}
+	if (!done) {
+		problems++
+		print "FAIL: no \"=== EPTGATE DONE\" marker (timeout, hang or crash before the end of /init)"
+	}
+	total = pass + fail + todo
+	if (total == 0) {
+		problems++
+		print "FAIL: no TAP results (ok N / not ok N) at all"
+	} else if (total < planned) {
+		problems++
+		printf "FAIL: the plans announce %d tests, only %d results were printed\n", planned, total
+	}
+	if (nbail) {
+		problems++
+		print "FAIL: a test program bailed out:"
+		for (i = 1; i <= nbail; i++) print "  " bail[i]
+	}
+	if (fail) {
+		printf "FAIL: %d not ok result(s):\n", fail
+		for (i = 1; i <= nbad; i++) print "  " bad[i]
+	}
+	printf "TAP: %d plan(s) for %d test(s); %d ok (%d skipped), %d not ok, %d todo\n", plans, planned, pass, skip, fail, todo
+	printf "%d passed, %d failed\n", pass, fail + problems
+	exit (fail + problems) ? 1 : 0
+}'

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /eptgate/run.sh inside the emulated machine (busybox sh): load
+# eptgate.ko, run the selftests, unload, and report the module's own steps
+# as TAP.  The selftests print their own TAP.
+n=0
+failed=0
+result() {	# result RC DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+echo "# eptgate payload on $(uname -r)"
+insmod ./eptgate.ko
+rc=$?
+result $rc "insmod eptgate.ko"
+dmesg | grep 'eptgate' | tail -n 3 | sed 's/^/# /'
+if [ $rc = 0 ]; then
+	[ -c /dev/eptgate ]
+	result $? "/dev/eptgate exists"
+	./selftests/run.sh
+	sleep 1	# let deferred work settle before unloading
+	rmmod eptgate
+	result $? "rmmod eptgate after all bindings are gone"
+fi
+echo "1..$n"
+[ $failed = 0 ]
