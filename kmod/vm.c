@@ -296,6 +296,10 @@ static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
 	if (usize < 0)
 		return usize;
 	r = eg_check_flags(st.flags, 0, &why);
+	if (!r && st.pad) {
+		why = "nonzero padding";
+		r = -EINVAL;
+	}
 	if (!r)
 		r = eg_check_view_id(st.view, false, &why);
 	if (r)
