@@ -5,23 +5,27 @@
  *
  * Pure functions on integers: this header is built into the module and
  * into the host-side unit tests (tests/), so both check the same code.
- * The includer provides u64/u32 and bool.
+ * The includer provides u64/u32, bool and BIT_ULL().
  */
 #ifndef EPTGATE_EPT_ENTRY_H
 #define EPTGATE_EPT_ENTRY_H
 
-#define EG_EPT_R		(1ULL << 0)
-#define EG_EPT_W		(1ULL << 1)
-#define EG_EPT_X		(1ULL << 2)
+#ifdef __KERNEL__
+#include <linux/bits.h>
+#endif
+
+#define EG_EPT_R		BIT_ULL(0)
+#define EG_EPT_W		BIT_ULL(1)
+#define EG_EPT_X		BIT_ULL(2)
 #define EG_EPT_RWX		(EG_EPT_R | EG_EPT_W | EG_EPT_X)
 #define EG_EPT_MT_SHIFT		3	/* leaf memory type, bits 5:3 */
-#define EG_EPT_IPAT		(1ULL << 6)
-#define EG_EPT_LEAF_LARGE	(1ULL << 7)	/* PDE/PDPTE maps a page */
-#define EG_EPT_A		(1ULL << 8)
-#define EG_EPT_D		(1ULL << 9)
+#define EG_EPT_IPAT		BIT_ULL(6)
+#define EG_EPT_LEAF_LARGE	BIT_ULL(7)	/* PDE/PDPTE maps a page */
+#define EG_EPT_A		BIT_ULL(8)
+#define EG_EPT_D		BIT_ULL(9)
 /* Bits 52-62 are ignored by the CPU: eptgate keeps its bookkeeping there. */
-#define EG_EPT_SW_REF		(1ULL << 52)	/* leaf holds a page reference */
-#define EG_EPT_SW_WINDOW	(1ULL << 53)	/* leaf maps a pinned peer page */
+#define EG_EPT_SW_REF		BIT_ULL(52)	/* leaf holds a page reference */
+#define EG_EPT_SW_WINDOW	BIT_ULL(53)	/* leaf maps a pinned peer page */
 #define EG_EPT_ADDR_MASK	0x000ffffffffff000ULL	/* bits 51:12 */
 
 #define EG_MT_UC		0ULL
@@ -30,15 +34,15 @@
 #define EG_EPT_LEVELS		4
 #define EG_EPT_ENTRIES		512
 #define EG_PAGE_SHIFT		12
-#define EG_PAGE_SIZE		(1ULL << EG_PAGE_SHIFT)
+#define EG_PAGE_SIZE		BIT_ULL(EG_PAGE_SHIFT)
 #define EG_HPAGE_SHIFT		21
-#define EG_HPAGE_SIZE		(1ULL << EG_HPAGE_SHIFT)
+#define EG_HPAGE_SIZE		BIT_ULL(EG_HPAGE_SHIFT)
 /* Guest-physical addresses a 4-level EPT translates: 48 bits. */
-#define EG_GPA_LIMIT		(1ULL << 48)
+#define EG_GPA_LIMIT		BIT_ULL(48)
 
 /* EPTP bits 2:0 memory type, 5:3 walk length - 1, 6 A/D enable. */
 #define EG_EPTP_WALK_4		(3ULL << 3)
-#define EG_EPTP_AD		(1ULL << 6)
+#define EG_EPTP_AD		BIT_ULL(6)
 
 /* Index of gpa in the table at @level (4 = PML4, 1 = PT). */
 static inline unsigned int eg_ept_index(u64 gpa, int level)

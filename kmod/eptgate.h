@@ -59,9 +59,11 @@
 /* One-line reasons for every rejected request. */
 #define eg_reject(err, why)						\
 	({								\
+		int __err = (err);					\
+									\
 		pr_info_ratelimited(EG_NAME ": %s: %s (%d)\n", __func__,\
-				    why, err);				\
-		err;							\
+				    why, __err);			\
+		__err;							\
 	})
 
 struct eg_caps {
@@ -71,6 +73,7 @@ struct eg_caps {
 	u64 caps;		/* EPTGATE_CAP_* */
 	u64 eptp_mt;		/* memory type of our paging structures */
 };
+
 extern struct eg_caps eg_caps;
 
 /* Module-wide counters (struct eptgate_info). */
@@ -80,6 +83,7 @@ struct eg_counters {
 	atomic64_t pages_ref;
 	atomic64_t pages_pinned;
 };
+
 extern struct eg_counters eg_counters;
 
 /* Table pages set aside before taking mmu_lock, as KVM's MMU caches. */
@@ -132,7 +136,7 @@ struct eg_vm {
 	struct mmu_notifier mn;
 	bool mn_registered;
 
-	spinlock_t mmu_lock;
+	spinlock_t mmu_lock;		/* see the lock list above */
 	struct eg_view *views[EPTGATE_MAX_VIEWS];	/* [0] unused */
 	struct xarray vcpus;		/* vcpu_idx -> eg_vcpu */
 	bool enabled;
@@ -181,6 +185,7 @@ struct eg_zap_batch {
 	struct page *pages[32];
 	bool dirty[32];
 };
+
 bool eg_ept_zap(u64 *root, u64 start, u64 end, u64 only, struct eg_zap_batch *b,
 		u64 *next, u64 *zapped);
 void eg_zap_batch_release(struct eg_zap_batch *b);

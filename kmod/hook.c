@@ -28,11 +28,6 @@
 #include "compat.h"
 #include "vmx.h"
 
-DECLARE_TRACE(kvm_entry, TP_PROTO(EG_KVM_ENTRY_PROTO),
-	      TP_ARGS(EG_KVM_ENTRY_ARGS));
-DECLARE_TRACE(kvm_exit, TP_PROTO(struct kvm_vcpu *vcpu, u32 isa),
-	      TP_ARGS(vcpu, isa));
-
 /* EPT-violation exit qualification, bits 2:0: read, write, fetch. */
 #define EG_EPT_QUAL_ACCESS	0x7ULL
 
@@ -151,7 +146,8 @@ static u32 eg_view_of(struct eg_vm *vm, u64 eptp)
 	return 0;
 }
 
-static void eg_on_entry(void *data, EG_KVM_ENTRY_PROTO)
+static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
+			bool force_immediate_exit)
 {
 	struct eg_vcpu *vs;
 	struct eg_vm *vm;

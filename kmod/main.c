@@ -19,6 +19,7 @@
 #include "uarg.h"
 #include "vmx.h"
 
+/* Serializes the control plane (eptgate.h lists what it protects). */
 DEFINE_MUTEX(eg_mutex);
 struct eg_caps eg_caps;
 struct eg_counters eg_counters;

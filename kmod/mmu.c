@@ -25,12 +25,13 @@ static void eg_mmu_zap_hva(struct eg_vm *vm, unsigned long start,
 		unsigned long s_start = slot->userspace_addr;
 		unsigned long s_end = s_start + (slot->npages << PAGE_SHIFT);
 		unsigned long lo = max(start, s_start), hi = min(end, s_end);
+		u64 first, last;
 
 		if (lo >= hi)
 			continue;
-		eg_zap_range_all_views(vm,
-				       slot->base_gfn + ((lo - s_start) >> PAGE_SHIFT),
-				       slot->base_gfn + ((hi - s_start + PAGE_SIZE - 1) >> PAGE_SHIFT));
+		first = slot->base_gfn + ((lo - s_start) >> PAGE_SHIFT);
+		last = slot->base_gfn + ((hi - s_start - 1) >> PAGE_SHIFT);
+		eg_zap_range_all_views(vm, first, last + 1);
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 }

@@ -206,7 +206,7 @@ static bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
 	while (ok && gfn < end) {
 		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
 
-		ok = slot != NULL;
+		ok = !!slot;
 		if (ok)
 			gfn = slot->base_gfn + slot->npages;
 	}
@@ -431,8 +431,8 @@ void eg_vm_revalidate(struct work_struct *work)
 	srcu_read_unlock(&vm->kvm->srcu, idx);
 
 	if (dirty && !vm->dirty_logging) {
-		pr_info(EG_NAME ": VM %px: dirty logging started: switching off, views torn down\n",
-			vm->kvm);
+		pr_info(EG_NAME ": VM of pid %d: dirty logging started: switching off, views torn down\n",
+			vm->kvm->userspace_pid);
 		spin_lock(&vm->mmu_lock);
 		vm->dirty_logging = true;
 		vm->enabled = false;

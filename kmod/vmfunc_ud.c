@@ -20,12 +20,12 @@
 /* A function body that only returns: where the probe sends the CPU. */
 void eg_vmfunc_ret(void);
 asm(".pushsection .text\n"
-    ".type eg_vmfunc_ret, @function\n"
-    "eg_vmfunc_ret:\n"
-    "	" ASM_ENDBR "\n"
-    "	" ASM_RET "\n"
-    ".size eg_vmfunc_ret, . - eg_vmfunc_ret\n"
-    ".popsection\n");
+	".type eg_vmfunc_ret, @function\n"
+	"eg_vmfunc_ret:\n"
+	ASM_ENDBR "\n"
+	ASM_RET "\n"
+	".size eg_vmfunc_ret, . - eg_vmfunc_ret\n"
+	".popsection\n");
 
 static int eg_vmfunc_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -38,6 +38,7 @@ static int eg_vmfunc_pre(struct kprobe *p, struct pt_regs *regs)
 	instruction_pointer_set(regs, (unsigned long)eg_vmfunc_ret);
 	return 1;	/* execution path changed: no single-step */
 }
+
 NOKPROBE_SYMBOL(eg_vmfunc_pre);
 
 static struct kprobe eg_vmfunc_kp = {

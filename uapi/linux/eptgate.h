@@ -13,6 +13,7 @@
 #ifndef _UAPI_LINUX_EPTGATE_H
 #define _UAPI_LINUX_EPTGATE_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -26,22 +27,22 @@
 #define EPTGATE_MAX_VIEWS	16
 
 /* Access bits: the same bit positions as an EPT entry's R/W/X. */
-#define EPTGATE_ACCESS_R	(1U << 0)
-#define EPTGATE_ACCESS_W	(1U << 1)
-#define EPTGATE_ACCESS_X	(1U << 2)
+#define EPTGATE_ACCESS_R	_BITUL(0)
+#define EPTGATE_ACCESS_W	_BITUL(1)
+#define EPTGATE_ACCESS_X	_BITUL(2)
 #define EPTGATE_ACCESS_MASK	(EPTGATE_ACCESS_R | EPTGATE_ACCESS_W | EPTGATE_ACCESS_X)
 
 /* eptgate_info.caps */
-#define EPTGATE_CAP_EPT			(1ULL << 0)  /* EPT in use by kvm_intel */
-#define EPTGATE_CAP_VMFUNC_EPTP		(1ULL << 1)  /* VMFUNC leaf 0 */
-#define EPTGATE_CAP_VE			(1ULL << 2)  /* #VE (not used yet) */
-#define EPTGATE_CAP_EPT_4LEVEL		(1ULL << 3)
-#define EPTGATE_CAP_EPT_5LEVEL		(1ULL << 4)
-#define EPTGATE_CAP_EPT_2M		(1ULL << 5)
-#define EPTGATE_CAP_EPT_AD		(1ULL << 6)
-#define EPTGATE_CAP_EPT_X_ONLY		(1ULL << 7)
-#define EPTGATE_CAP_INVEPT_SINGLE	(1ULL << 8)
-#define EPTGATE_CAP_EPT_WB		(1ULL << 9)
+#define EPTGATE_CAP_EPT			_BITULL(0)  /* EPT in use by kvm_intel */
+#define EPTGATE_CAP_VMFUNC_EPTP		_BITULL(1)  /* VMFUNC leaf 0 */
+#define EPTGATE_CAP_VE			_BITULL(2)  /* #VE (not used yet) */
+#define EPTGATE_CAP_EPT_4LEVEL		_BITULL(3)
+#define EPTGATE_CAP_EPT_5LEVEL		_BITULL(4)
+#define EPTGATE_CAP_EPT_2M		_BITULL(5)
+#define EPTGATE_CAP_EPT_AD		_BITULL(6)
+#define EPTGATE_CAP_EPT_X_ONLY		_BITULL(7)
+#define EPTGATE_CAP_INVEPT_SINGLE	_BITULL(8)
+#define EPTGATE_CAP_EPT_WB		_BITULL(9)
 
 struct eptgate_info {
 	__u32 size;
@@ -96,7 +97,7 @@ struct eptgate_access {
  * pages are pinned until the window is unmapped, the view destroyed, or
  * either binding closed.  access = 0 (with EPTGATE_UNMAP) unmaps.
  */
-#define EPTGATE_WINDOW_UNMAP	(1U << 0)
+#define EPTGATE_WINDOW_UNMAP	_BITUL(0)
 struct eptgate_window {
 	__u32 size;
 	__u32 flags;		/* in: EPTGATE_WINDOW_UNMAP or 0 */
