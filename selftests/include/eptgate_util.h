@@ -12,6 +12,7 @@
 #define SELFTEST_EPTGATE_UTIL_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
@@ -142,6 +143,59 @@ void eptgate_run_expect_done(struct kvm_vcpu *vcpu);
 
 /* Install eptgate_guest_ud_handler() as the #UD handler of @vm / @vcpu. */
 void eptgate_install_ud_handler(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
+
+/* ---- leak checks: module, pin and VM counters ---------------------------- */
+
+/*
+ * What must come back to its value once every binding is gone: the
+ * module's EPTGATE_GET_INFO counters (read on a /dev/eptgate fd opened for
+ * the occasion: an open device fd holds a module reference), the system's
+ * FOLL_PIN balance (/proc/vmstat nr_foll_pin_acquired - released, after
+ * folding the per-CPU deltas through /proc/sys/vm/stat_refresh), the
+ * module's reference count and the number of live KVM VMs (directories in
+ * /sys/kernel/debug/kvm; -1 where debugfs is not mounted).
+ */
+struct eptgate_counters {
+	uint64_t bindings;
+	uint64_t table_pages;
+	uint64_t pages_ref;
+	uint64_t pages_pinned;
+	int64_t foll_pins;	/* nr_foll_pin_acquired - nr_foll_pin_released */
+	long module_refcnt;	/* /sys/module/eptgate/refcnt, -1 if absent */
+	long kvm_vms;		/* live VMs in debugfs, -1 if unknown */
+};
+
+void eptgate_read_counters(struct eptgate_counters *c);
+
+/*
+ * Assert that @now equals @base in every field, naming the first field
+ * that differs and @when ("after closing X").
+ */
+void eptgate_assert_counters(const struct eptgate_counters *base,
+			     const struct eptgate_counters *now,
+			     const char *when);
+
+/* Poll (up to @timeout_ms) until the counters equal @base; true if so. */
+bool eptgate_wait_counters(const struct eptgate_counters *base,
+			   struct eptgate_counters *now, unsigned int timeout_ms);
+
+/* EPTGATE_GET_INFO on a /dev/eptgate fd opened and closed for the call. */
+struct eptgate_info eptgate_get_info_fresh(void);
+
+/* FOLL_PIN balance of the system (see struct eptgate_counters). */
+int64_t eptgate_foll_pins(void);
+
+/* A /proc/meminfo field in KiB (e.g. "MemFree"); fails the test if absent. */
+uint64_t eptgate_meminfo_kb(const char *field);
+
+/* Module reference count of eptgate (-1 if the module is not loaded). */
+long eptgate_module_refcnt(void);
+
+/* Live KVM VMs (debugfs directories), -1 if debugfs is not available. */
+long eptgate_kvm_vm_count(void);
+
+/* Sleep @ms milliseconds. */
+void eptgate_msleep(unsigned int ms);
 
 /* ---- guest-side helpers ------------------------------------------------- */
 

@@ -2,8 +2,12 @@
 /*
  * eptgate selftests: helpers around the /dev/eptgate ioctls.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eptgate_util.h"
@@ -333,6 +337,9 @@ uint64_t eptgate_run(struct kvm_vcpu *vcpu, struct ucall *uc)
 	cmd = get_ucall(vcpu, uc);
 	if (cmd == UCALL_ABORT)
 		report_guest_assert(vcpu, uc);
+	TEST_ASSERT(cmd != UCALL_UNHANDLED,
+		    "vCPU %u: unhandled exception, vector %lu at rip 0x%lx",
+		    vcpu->id, uc->args[0], uc->args[1]);
 	TEST_ASSERT(cmd == UCALL_SYNC || cmd == UCALL_DONE,
 		    "vCPU %u: unexpected ucall %lu (I/O port 0x%x)", vcpu->id,
 		    cmd, run->io.port);
@@ -376,6 +383,177 @@ void eptgate_fill64(void *hva, uint64_t pattern, uint64_t len)
 
 	for (i = 0; i < len / sizeof(*p); i++)
 		p[i] = pattern;
+}
+
+/* ---- leak checks ------------------------------------------------------------ */
+
+struct eptgate_info eptgate_get_info_fresh(void)
+{
+	struct eptgate_info info;
+	int dev = eptgate_open();
+
+	info = eptgate_get_info(dev);
+	close(dev);
+	return info;
+}
+
+/* Value of "name value" line @key in @path, or false if absent. */
+static bool read_keyed_value(const char *path, const char *key, char sep,
+			     int64_t *val)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	TEST_ASSERT(f, "fopen(%s) failed, errno: %i (%s)", path, errno,
+		    strerror(errno));
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != sep)
+			continue;
+		*val = strtoll(line + klen + 1, NULL, 10);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+int64_t eptgate_foll_pins(void)
+{
+	int64_t acquired, released;
+	int fd;
+
+	/* Fold every CPU's pending deltas into the global counters. */
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	TEST_ASSERT(fd >= 0, "open(/proc/sys/vm/stat_refresh) failed, errno: %i (%s)",
+		    errno, strerror(errno));
+	TEST_ASSERT(write(fd, "1\n", 2) == 2,
+		    "write(/proc/sys/vm/stat_refresh) failed, errno: %i (%s)",
+		    errno, strerror(errno));
+	close(fd);
+	TEST_ASSERT(read_keyed_value("/proc/vmstat", "nr_foll_pin_acquired", ' ',
+				     &acquired) &&
+		    read_keyed_value("/proc/vmstat", "nr_foll_pin_released", ' ',
+				     &released),
+		    "/proc/vmstat has no nr_foll_pin_acquired / nr_foll_pin_released");
+	return acquired - released;
+}
+
+uint64_t eptgate_meminfo_kb(const char *field)
+{
+	int64_t kb;
+
+	TEST_ASSERT(read_keyed_value("/proc/meminfo", field, ':', &kb),
+		    "/proc/meminfo has no %s", field);
+	return kb;
+}
+
+long eptgate_module_refcnt(void)
+{
+	long refcnt = -1;
+	FILE *f = fopen("/sys/module/eptgate/refcnt", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &refcnt) != 1)
+		refcnt = -1;
+	fclose(f);
+	return refcnt;
+}
+
+long eptgate_kvm_vm_count(void)
+{
+	DIR *d = opendir("/sys/kernel/debug/kvm");
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	/* One directory per VM, named "<pid>-<fd>". */
+	while ((e = readdir(d)))
+		if (e->d_type == DT_DIR && strchr(e->d_name, '-'))
+			n++;
+	closedir(d);
+	return n;
+}
+
+void eptgate_read_counters(struct eptgate_counters *c)
+{
+	struct eptgate_info info = eptgate_get_info_fresh();
+
+	c->bindings = info.bindings;
+	c->table_pages = info.table_pages;
+	c->pages_ref = info.pages_ref;
+	c->pages_pinned = info.pages_pinned;
+	c->foll_pins = eptgate_foll_pins();
+	/* After the device fd of eptgate_get_info_fresh() is closed. */
+	c->module_refcnt = eptgate_module_refcnt();
+	c->kvm_vms = eptgate_kvm_vm_count();
+}
+
+/* Name of the first field where @a and @b differ, or NULL. */
+static const char *counters_differ(const struct eptgate_counters *a,
+				   const struct eptgate_counters *b)
+{
+	if (a->bindings != b->bindings)
+		return "bindings";
+	if (a->table_pages != b->table_pages)
+		return "table_pages";
+	if (a->pages_ref != b->pages_ref)
+		return "pages_ref";
+	if (a->pages_pinned != b->pages_pinned)
+		return "pages_pinned";
+	if (a->foll_pins != b->foll_pins)
+		return "nr_foll_pin_acquired - nr_foll_pin_released";
+	if (a->module_refcnt != b->module_refcnt)
+		return "eptgate module refcnt";
+	if (a->kvm_vms != b->kvm_vms)
+		return "live KVM VMs";
+	return NULL;
+}
+
+void eptgate_assert_counters(const struct eptgate_counters *base,
+			     const struct eptgate_counters *now,
+			     const char *when)
+{
+	const char *field = counters_differ(base, now);
+
+	TEST_ASSERT(!field,
+		    "%s: %s differs from the baseline\n"
+		    "  baseline: bindings %lu table_pages %lu pages_ref %lu pages_pinned %lu foll_pins %ld refcnt %ld vms %ld\n"
+		    "  now:      bindings %lu table_pages %lu pages_ref %lu pages_pinned %lu foll_pins %ld refcnt %ld vms %ld",
+		    when, field,
+		    base->bindings, base->table_pages, base->pages_ref,
+		    base->pages_pinned, base->foll_pins, base->module_refcnt,
+		    base->kvm_vms,
+		    now->bindings, now->table_pages, now->pages_ref,
+		    now->pages_pinned, now->foll_pins, now->module_refcnt,
+		    now->kvm_vms);
+}
+
+bool eptgate_wait_counters(const struct eptgate_counters *base,
+			   struct eptgate_counters *now, unsigned int timeout_ms)
+{
+	unsigned int waited = 0;
+
+	for (;;) {
+		eptgate_read_counters(now);
+		if (!counters_differ(base, now))
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		eptgate_msleep(10);
+		waited += 10;
+	}
+}
+
+void eptgate_msleep(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 /* ---- guest-side ----------------------------------------------------------- */
