@@ -31,10 +31,14 @@
  *   holds one page reference from get_user_pages_fast_only(), dropped
  *   exactly once, after the INVEPT that follows its zap.
  *
+ * A view is freed under eg_mutex, after it is unpublished, every vCPU has
+ *   been kicked out of it, and no MMU-notifier zap uses it (eg_view.users).
+ *
  * Teardown order (eg_vm_release)
- *   1. unmap windows of other VMs that map this VM (peer side);
- *   2. dying = true under mmu_lock: the hook stops arming VMCSs;
- *   3. kick every vCPU out of guest mode and wait (kvm_flush_remote_tlbs):
+ *   1. dying = true under mmu_lock: the hook stops arming VMCSs and nothing
+ *      queues revalidate_work any more, which is then cancelled;
+ *   2. unmap windows of other VMs that map this VM (peer side);
+ *   3. kick every vCPU out of guest mode and wait (KVM_REQ_TLB_FLUSH):
  *      each exit disarms its VMCS, so no VMCS points at eptgate memory;
  *   4. unhash (RCU) and synchronize_rcu(): no hook still sees the eg_vm;
  *   5. unregister the MMU notifier; zap and free views (INVEPT first);
@@ -103,6 +107,7 @@ struct eg_view {
 	u64 *root;			/* PML4 page */
 	struct eg_range_set ranges;	/* RAM ranges and windows */
 	struct eg_view_stats stats;	/* under mmu_lock */
+	unsigned int users;		/* MMU-notifier zaps in flight, mmu_lock */
 };
 
 struct eg_vm;
@@ -146,6 +151,7 @@ struct eg_vm {
 	bool suspended;			/* memslots changed: views paused */
 	bool dirty_logging;		/* a memslot logs dirty pages */
 	struct eg_ept_cache cache;	/* for the hook, under mmu_lock */
+	wait_queue_head_t view_users_wq;	/* eg_view.users drops to 0 */
 	struct work_struct revalidate_work;
 };
 
@@ -173,6 +179,7 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
 void eg_view_unmap_peer_windows(struct eg_vm *peer);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
 void eg_vm_revalidate(struct work_struct *work);
+bool eg_vm_logs_dirty(struct eg_vm *vm);
 
 /* ept.c */
 u64 *eg_ept_alloc_table(gfp_t gfp);
@@ -195,13 +202,19 @@ int eg_hook_init(void);
 void eg_hook_exit(void);
 int eg_vcpu_prepare_all(struct eg_vm *vm);
 void eg_vcpu_free_all(struct eg_vm *vm);
+bool eg_vm_suspend(struct eg_vm *vm);
 
 /* mmu.c */
 extern const struct mmu_notifier_ops eg_mmu_notifier_ops;
 void eg_zap_range_all_views(struct eg_vm *vm, u64 gfn_start, u64 gfn_end);
 
+/* memslot.c */
+int eg_memslot_init(void);
+void eg_memslot_exit(void);
+
 /* vmfunc_ud.c */
 int eg_vmfunc_ud_init(void);
 void eg_vmfunc_ud_exit(void);
+bool eg_vmfunc_ud_ready(void);
 
 #endif /* EPTGATE_H */

@@ -116,23 +116,27 @@ static struct eg_vcpu *eg_vcpu_late(struct eg_vm *vm, struct kvm_vcpu *vcpu)
 }
 
 /*
- * Memslots changed since the hook last looked (new, deleted, moved,
- * flags): pause the views and let eg_vm_revalidate() drop what may be
- * stale.  mmu_lock held.
+ * Pauses the views of @vm until eg_vm_revalidate() has run for the current
+ * memslots: VMFUNC then stays in KVM's view, and a vCPU in a view leaves
+ * it at its next exit.  Returns whether a pause began.  mmu_lock held.
  */
-static void eg_check_memslots(struct eg_vm *vm, struct kvm *kvm)
+bool eg_vm_suspend(struct eg_vm *vm)
 {
+	struct kvm *kvm = vm->kvm;
 	u64 gen;
 	int idx;
 
+	if (vm->dying)
+		return false;
 	idx = srcu_read_lock(&kvm->srcu);
 	gen = kvm_memslots(kvm)->generation;
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (gen == vm->slots_gen)
-		return;
+		return false;
 	vm->slots_gen = gen;
 	vm->suspended = true;
 	queue_work(system_wq, &vm->revalidate_work);
+	return true;
 }
 
 /* Which view an EPTP belongs to: 0 for KVM's root or anything unknown. */
@@ -169,7 +173,7 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 	vs->entries++;
 	if (!vm->enabled || vm->dying)
 		goto unlock;
-	eg_check_memslots(vm, vcpu->kvm);
+	eg_vm_suspend(vm);
 
 	root = eg_vmread(EPT_POINTER);
 	if (!root)
@@ -193,7 +197,12 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 		eg_vmwrite(EPT_POINTER, vm->views[view]->eptp);
 
 	sec = eg_vmread(SECONDARY_VM_EXEC_CONTROL);
-	vs->kvm_had_vmfunc = sec & SECONDARY_EXEC_ENABLE_VMFUNC;
+	/*
+	 * Still armed: the last VM entry failed (VMfail), which returns
+	 * before kvm_exit.  The VMFUNC bit may be ours from then.
+	 */
+	if (!vs->armed)
+		vs->kvm_had_vmfunc = sec & SECONDARY_EXEC_ENABLE_VMFUNC;
 	if (!vs->kvm_had_vmfunc)
 		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
 			   sec | SECONDARY_EXEC_ENABLE_VMFUNC);
@@ -322,7 +331,7 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 	}
 	vs->exit_view = id;
 	vs->resume_view = vm->enabled && !vm->dying ? resume : 0;
-	eg_check_memslots(vm, vcpu->kvm);
+	eg_vm_suspend(vm);
 
 	/* Disarm: the VMCS is KVM's own again until the next entry. */
 	if (eptp != vs->eptp_list[0])

@@ -7,7 +7,7 @@
  * The layout of the rest: vm.c (bindings), view.c (views, ranges,
  * windows), ept.c (EPT tables), hook.c (kvm_entry/kvm_exit probes and the
  * exit policy), mmu.c (coherence with the host's memory), vmfunc_ud.c
- * (VMFUNC exits answered with #UD).
+ * (VMFUNC exits answered with #UD), memslot.c (memslot changes).
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
@@ -219,9 +219,12 @@ static int __init eg_init(void)
 	r = eg_vmfunc_ud_init();
 	if (r)
 		return r;
-	r = eg_hook_init();
+	r = eg_memslot_init();
 	if (r)
 		goto err_ud;
+	r = eg_hook_init();
+	if (r)
+		goto err_memslot;
 	r = misc_register(&eg_miscdev);
 	if (r)
 		goto err_hook;
@@ -231,6 +234,8 @@ static int __init eg_init(void)
 
 err_hook:
 	eg_hook_exit();
+err_memslot:
+	eg_memslot_exit();
 err_ud:
 	eg_vmfunc_ud_exit();
 	return r;
@@ -244,6 +249,7 @@ static void __exit eg_exit(void)
 {
 	misc_deregister(&eg_miscdev);
 	eg_hook_exit();
+	eg_memslot_exit();
 	eg_vmfunc_ud_exit();
 	WARN_ON(atomic64_read(&eg_counters.table_pages) ||
 		atomic64_read(&eg_counters.pages_ref) ||

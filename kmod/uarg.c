@@ -128,6 +128,10 @@ int eg_check_window(const struct eptgate_window *w, const char **why)
 		r = eg_check_gpa_range(w->gpa, w->len, why);
 	if (r || (w->flags & EPTGATE_WINDOW_UNMAP))
 		return r;
+	if (w->len > EG_WINDOW_MAX) {
+		*why = "window larger than 1 GiB";
+		return -EINVAL;
+	}
 	r = eg_check_gpa_range(w->peer_gpa, w->len, why);
 	if (!r)
 		r = eg_check_access_bits(w->access, false, why);

@@ -20,6 +20,8 @@
 #define EG_SIZE_SWITCHING_V1	offsetofend(struct eptgate_switching, flags)
 #define EG_SIZE_VIEW_STATS_V1	offsetofend(struct eptgate_view_stats, event_fallbacks)
 #define EG_SIZE_VCPU_STATS_V1	offsetofend(struct eptgate_vcpu_stats, vmfunc_ud)
+/* Largest window: its pages are pinned and listed in one array. */
+#define EG_WINDOW_MAX		BIT_ULL(30)
 /* Largest argument the module copies in; larger sizes are -E2BIG. */
 #define EG_SIZE_MAX		4096
 

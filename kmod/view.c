@@ -50,7 +50,7 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	} else if (vm->views[id]) {
 		return eg_reject(-EEXIST, "view exists");
 	}
-	if (vm->dirty_logging)
+	if (eg_vm_logs_dirty(vm))
 		return eg_reject(-EBUSY, "dirty logging is on (migration)");
 
 	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
@@ -97,18 +97,42 @@ static void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start,
 	} while (!done);
 }
 
-/* Zaps own-RAM leaves of every view in [gfn_start, gfn_end). */
+/*
+ * Zaps own-RAM leaves of every view in [gfn_start, gfn_end).  Called by
+ * the MMU notifier without eg_mutex: a view in use here is pinned by
+ * view->users, and eg_view_destroy_one() waits for it.
+ */
 void eg_zap_range_all_views(struct eg_vm *vm, u64 gfn_start, u64 gfn_end)
 {
+	struct eg_view *view;
 	u32 id;
 
 	for (id = 1; id < EPTGATE_MAX_VIEWS; id++) {
-		struct eg_view *view = READ_ONCE(vm->views[id]);
-
+		spin_lock(&vm->mmu_lock);
+		view = vm->views[id];
 		if (view)
-			eg_view_zap(vm, view, gfn_start << PAGE_SHIFT,
-				    gfn_end << PAGE_SHIFT, EG_EPT_SW_REF);
+			view->users++;
+		spin_unlock(&vm->mmu_lock);
+		if (!view)
+			continue;
+		eg_view_zap(vm, view, gfn_start << PAGE_SHIFT,
+			    gfn_end << PAGE_SHIFT, EG_EPT_SW_REF);
+		spin_lock(&vm->mmu_lock);
+		if (!--view->users)
+			wake_up_all(&vm->view_users_wq);
+		spin_unlock(&vm->mmu_lock);
 	}
+}
+
+/* No zap of the notifier holds the view any more; mmu_lock not held. */
+static bool eg_view_unused(struct eg_vm *vm, struct eg_view *view)
+{
+	bool unused;
+
+	spin_lock(&vm->mmu_lock);
+	unused = !view->users;
+	spin_unlock(&vm->mmu_lock);
+	return unused;
 }
 
 static void eg_window_free(struct eg_window *w)
@@ -149,6 +173,7 @@ static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
 	eg_view_publish(vm, id);
 	spin_unlock(&vm->mmu_lock);
 	eg_vm_kick_all(vm);
+	wait_event(vm->view_users_wq, eg_view_unused(vm, view));
 
 	/* Every leaf goes, with INVEPT, before any window page is unpinned. */
 	eg_view_zap(vm, view, 0, EG_GPA_LIMIT, 0);
@@ -256,9 +281,6 @@ static int eg_window_pin(struct eg_window *w)
 	int idx;
 
 	w->npages = w->len >> PAGE_SHIFT;
-	w->pages = kvcalloc(w->npages, sizeof(*w->pages), GFP_KERNEL_ACCOUNT);
-	if (!w->pages)
-		return -ENOMEM;
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = eg_slot_covering(kvm, w->peer_gpa >> PAGE_SHIFT, w->npages);
 	hva = slot ? slot->userspace_addr +
@@ -266,6 +288,9 @@ static int eg_window_pin(struct eg_window *w)
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (!slot)
 		return eg_reject(-ENOENT, "peer range not inside one memslot of the peer");
+	w->pages = kvcalloc(w->npages, sizeof(*w->pages), GFP_KERNEL_ACCOUNT);
+	if (!w->pages)
+		return -ENOMEM;
 	if (!mmget_not_zero(kvm->mm))
 		return eg_reject(-ESRCH, "peer's address space is gone");
 	mmap_read_lock(kvm->mm);
@@ -303,36 +328,47 @@ static bool eg_window_huge_at(struct eg_window *w, unsigned long i)
 	return true;
 }
 
-/* Installs a window's leaves; the range is reserved already. */
+/*
+ * Installs a window's leaves; the range is reserved already.  A 2 MiB leaf
+ * only where nothing is mapped at the PDE yet (a table left by a former
+ * RAM range stays, and the chunk gets 4 KiB leaves).
+ */
 static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 			      struct eg_window *w)
 {
+	struct eg_ept_cache cache = { .nr = 0 };
 	unsigned long i = 0;
 	int r = 0;
 
 	while (i < w->npages) {
-		bool huge = eg_window_huge_at(w, i);
-		int level = huge ? 2 : 1;
+		u64 gpa = w->gpa + i * PAGE_SIZE;
+		int level = eg_window_huge_at(w, i) ? 2 : 1;
 		u64 *sptep;
 
-		r = eg_ept_cache_topup(&vm->cache, GFP_KERNEL_ACCOUNT);
+		r = eg_ept_cache_topup(&cache, GFP_KERNEL_ACCOUNT);
 		if (r)
 			break;
 		spin_lock(&vm->mmu_lock);
-		sptep = eg_ept_walk(view->root, w->gpa + i * PAGE_SIZE, level,
-				    &vm->cache);
-		if (sptep)
+		sptep = eg_ept_walk(view->root, gpa, level, &cache);
+		if (level == 2 && sptep && eg_ept_present(*sptep)) {
+			level = 1;
+			sptep = eg_ept_walk(view->root, gpa, level, &cache);
+		}
+		if (sptep && !eg_ept_present(*sptep))
 			WRITE_ONCE(*sptep,
 				   eg_ept_make_leaf(page_to_phys(w->pages[i]),
 						    w->access, level,
 						    EG_EPT_SW_WINDOW));
+		else
+			sptep = NULL;
 		spin_unlock(&vm->mmu_lock);
 		if (!sptep) {
 			r = eg_reject(-EEXIST, "window collides with a mapping");
 			break;
 		}
-		i += huge ? EG_EPT_ENTRIES : 1;
+		i += level == 2 ? EG_EPT_ENTRIES : 1;
 	}
+	eg_ept_cache_free(&cache);
 	return r;
 }
 
@@ -404,31 +440,42 @@ void eg_view_unmap_peer_windows(struct eg_vm *peer)
 		eg_window_unmap(w);
 }
 
+/* Whether a memslot of the VM logs dirty pages (migration). */
+bool eg_vm_logs_dirty(struct eg_vm *vm)
+{
+	struct kvm_memory_slot *slot;
+	bool dirty = false;
+	int idx, bkt;
+
+	idx = srcu_read_lock(&vm->kvm->srcu);
+	kvm_for_each_memslot(slot, bkt, kvm_memslots(vm->kvm))
+		dirty |= !!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
+	srcu_read_unlock(&vm->kvm->srcu, idx);
+	return dirty;
+}
+
 /*
- * Memslots changed (the hook saw a new generation and paused the views):
- * drop every own-RAM leaf, which lazy fill rebuilds from the new
- * memslots, or, if a memslot now logs dirty pages (migration), turn
- * switching off and tear the views down so that no write escapes the
- * dirty log.
+ * Memslots changed, and memslot.c or the hook paused the views: drop every
+ * own-RAM leaf, which lazy fill rebuilds from the new memslots, or, if a
+ * memslot now logs dirty pages (migration), turn switching off and tear
+ * the views down so that no write escapes the dirty log.
  */
 void eg_vm_revalidate(struct work_struct *work)
 {
 	struct eg_vm *vm = container_of(work, struct eg_vm, revalidate_work);
-	struct kvm_memory_slot *slot;
 	struct eg_vcpu *vs;
 	unsigned long i;
-	bool dirty = false;
-	int idx, bkt;
+	bool dirty;
 	u64 gen;
+	int idx;
 
 	mutex_lock(&eg_mutex);
 	if (READ_ONCE(vm->dying))
 		goto out;
 	idx = srcu_read_lock(&vm->kvm->srcu);
 	gen = kvm_memslots(vm->kvm)->generation;
-	kvm_for_each_memslot(slot, bkt, kvm_memslots(vm->kvm))
-		dirty |= !!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
 	srcu_read_unlock(&vm->kvm->srcu, idx);
+	dirty = eg_vm_logs_dirty(vm);
 
 	if (dirty && !vm->dirty_logging) {
 		pr_info(EG_NAME ": VM of pid %d: dirty logging started: switching off, views torn down\n",

@@ -64,13 +64,14 @@ void eg_invept_all(u64 eptp)
 
 /*
  * Forces every vCPU of the VM out of guest mode and waits until it is
- * out: the exit hook then has disarmed its VMCS.  KVM's remote TLB flush
- * is exactly that (a request with KVM_REQUEST_WAIT plus an IPI to the
- * vCPUs in guest mode).
+ * out: the exit hook then has disarmed its VMCS.  A KVM_REQ_TLB_FLUSH
+ * request is exactly that (KVM_REQUEST_WAIT: an IPI to every vCPU in
+ * guest mode, acknowledged once it has exited).  Not
+ * kvm_flush_remote_tlbs(), which under Hyper-V may flush without a kick.
  */
 void eg_vm_kick_all(struct eg_vm *vm)
 {
-	kvm_flush_remote_tlbs(vm->kvm);
+	kvm_make_all_cpus_request(vm->kvm, KVM_REQ_TLB_FLUSH);
 }
 
 static void eg_vm_release_locked(struct eg_vm *vm)
@@ -140,6 +141,8 @@ int eg_vm_bind(int vm_fd)
 	struct file *file;
 	int fd, r;
 
+	if (!eg_vmfunc_ud_ready())
+		return eg_reject(-ENODEV, "kvm_intel's handle_vmfunc is not probed");
 	kvm = eg_get_kvm_from_fd(vm_fd);
 	if (IS_ERR(kvm))
 		return PTR_ERR(kvm);
@@ -154,6 +157,7 @@ int eg_vm_bind(int vm_fd)
 	xa_init(&vm->vcpus);
 	INIT_LIST_HEAD(&vm->peer_windows);
 	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
+	init_waitqueue_head(&vm->view_users_wq);
 	vm->mn.ops = &eg_mmu_notifier_ops;
 
 	mutex_lock(&eg_mutex);
@@ -270,7 +274,7 @@ static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
 	if (r)
 		return eg_reject(r, why);
 	if (on) {
-		if (vm->dirty_logging)
+		if (eg_vm_logs_dirty(vm))
 			return eg_reject(-EBUSY, "dirty logging is on (migration)");
 		r = eg_vcpu_prepare_all(vm);
 		if (r)
@@ -355,6 +359,13 @@ long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 	struct eg_vm *vm = filp->private_data;
 	void __user *uarg = (void __user *)arg;
 	long r;
+
+	/*
+	 * A memslot change queued a revalidation: let it finish, so that
+	 * every ioctl sees views that match the memslots (and none while a
+	 * memslot logs dirty pages).
+	 */
+	flush_work(&vm->revalidate_work);
 
 	if (ioctl == EPTGATE_GET_VIEW_STATS)
 		return eg_ioctl_view_stats(vm, uarg);

@@ -13,6 +13,7 @@
  * (L2 of an L1 hypervisor) goes to KVM untouched.
  */
 #include <linux/kprobes.h>
+#include <linux/module.h>
 #include <asm/ibt.h>
 #include <asm/traps.h>
 #include "eptgate.h"
@@ -46,17 +47,87 @@ static struct kprobe eg_vmfunc_kp = {
 	.pre_handler = eg_vmfunc_pre,
 };
 
+/* Whether the probe is placed; eg_vmfunc_lock. */
+static bool eg_vmfunc_armed;
+static DEFINE_MUTEX(eg_vmfunc_lock);	/* eg_vmfunc_kp, eg_vmfunc_armed */
+
+static int eg_vmfunc_arm(void)
+{
+	int r;
+
+	eg_vmfunc_kp.addr = NULL;	/* resolve handle_vmfunc anew */
+	eg_vmfunc_kp.flags = 0;
+	r = register_kprobe(&eg_vmfunc_kp);
+	eg_vmfunc_armed = !r;
+	return r;
+}
+
+static void eg_vmfunc_disarm(void)
+{
+	if (eg_vmfunc_armed)
+		unregister_kprobe(&eg_vmfunc_kp);
+	eg_vmfunc_armed = false;
+}
+
+/* Binding a VM needs the probe: without it a guest could WARN the host. */
+bool eg_vmfunc_ud_ready(void)
+{
+	bool armed;
+
+	mutex_lock(&eg_vmfunc_lock);
+	armed = eg_vmfunc_armed;
+	mutex_unlock(&eg_vmfunc_lock);
+	return armed;
+}
+
+/*
+ * kvm_intel can be unloaded and loaded again while eptgate stays (no VM
+ * exists then: each holds a reference on kvm_intel): place the probe on
+ * the new handle_vmfunc.
+ */
+static int eg_vmfunc_module_event(struct notifier_block *nb,
+				  unsigned long state, void *data)
+{
+	struct module *mod = data;
+
+	if (strcmp(mod->name, "kvm_intel"))
+		return NOTIFY_DONE;
+	mutex_lock(&eg_vmfunc_lock);
+	if (state == MODULE_STATE_GOING)
+		eg_vmfunc_disarm();
+	else if (state == MODULE_STATE_LIVE && !eg_vmfunc_armed &&
+		 eg_vmfunc_arm())
+		pr_err(EG_NAME ": cannot probe the new kvm_intel's handle_vmfunc: binding refused\n");
+	mutex_unlock(&eg_vmfunc_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block eg_vmfunc_module_nb = {
+	.notifier_call = eg_vmfunc_module_event,
+};
+
 int eg_vmfunc_ud_init(void)
 {
-	int r = register_kprobe(&eg_vmfunc_kp);
+	int r;
 
-	if (r)
+	mutex_lock(&eg_vmfunc_lock);
+	r = eg_vmfunc_arm();
+	mutex_unlock(&eg_vmfunc_lock);
+	if (r) {
 		pr_err(EG_NAME ": not loading: cannot probe kvm_intel's handle_vmfunc (%d): guest VMFUNC exits would WARN\n",
 		       r);
+		return r;
+	}
+	r = register_module_notifier(&eg_vmfunc_module_nb);
+	if (r)
+		eg_vmfunc_ud_exit();
 	return r;
 }
 
 void eg_vmfunc_ud_exit(void)
 {
-	unregister_kprobe(&eg_vmfunc_kp);
+	unregister_module_notifier(&eg_vmfunc_module_nb);
+	mutex_lock(&eg_vmfunc_lock);
+	eg_vmfunc_disarm();
+	mutex_unlock(&eg_vmfunc_lock);
 }

@@ -84,6 +84,10 @@ int main(void)
 	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: X is refused");
 	w = win(0x100000, 0x2000, 0x3000, 0);
 	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: no access is refused");
+	w = win(0x100000, (1ULL << 30) + 0x1000, 0x3000, EPTGATE_ACCESS_R);
+	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: more than 1 GiB is refused");
+	w = win(0x100000, 1ULL << 30, 0x3000, EPTGATE_ACCESS_R);
+	TAP_CHECK(eg_check_window(&w, &why) == 0, "window: 1 GiB is fine");
 	w = win(0x100000, 0x2000, 0x3800, EPTGATE_ACCESS_R);
 	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: unaligned peer gpa");
 	w = win(0x100000, 0x2000, 0, 0);
