@@ -26,6 +26,7 @@
 /* Bits 52-62 are ignored by the CPU: eptgate keeps its bookkeeping there. */
 #define EG_EPT_SW_REF		BIT_ULL(52)	/* leaf holds a page reference */
 #define EG_EPT_SW_WINDOW	BIT_ULL(53)	/* leaf maps a pinned peer page */
+#define EG_EPT_SW_TRAMP		BIT_ULL(54)	/* leaf maps a trampoline page */
 #define EG_EPT_ADDR_MASK	0x000ffffffffff000ULL	/* bits 51:12 */
 
 #define EG_MT_UC		0ULL

@@ -98,7 +98,16 @@ struct eg_ept_cache {
 
 struct eg_view_stats {
 	u64 switches, exits, ept_violations, lazy_fills, fallbacks, zaps;
-	u64 event_fallbacks;
+	u64 event_fallbacks, doorbells;
+};
+
+/* A verified trampoline of one view (trampoline.c); eg_mutex. */
+struct eg_trampoline {
+	u32 view;
+	unsigned int ncode;
+	struct page *code[EPTGATE_TRAMPOLINE_CODE_MAX / PAGE_SIZE];
+	struct page *data[EPTGATE_TRAMPOLINE_DATA_LEN / PAGE_SIZE];
+	u64 code_gpa, data_gpa, doorbell_gpa;
 };
 
 struct eg_view {
@@ -108,6 +117,7 @@ struct eg_view {
 	struct eg_range_set ranges;	/* RAM ranges and windows */
 	struct eg_view_stats stats;	/* under mmu_lock */
 	unsigned int users;		/* MMU-notifier zaps in flight, mmu_lock */
+	struct eg_trampoline *tramp;	/* set under mmu_lock, or NULL */
 };
 
 struct eg_vm;
@@ -180,6 +190,14 @@ void eg_view_unmap_peer_windows(struct eg_vm *peer);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
 void eg_vm_revalidate(struct work_struct *work);
 bool eg_vm_logs_dirty(struct eg_vm *vm);
+
+/* trampoline.c */
+int eg_trampoline_init(void);
+void eg_trampoline_exit(void);
+int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a);
+void eg_trampoline_free(struct eg_trampoline *t);
+void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
+		       struct eg_trampoline *t);
 
 /* ept.c */
 u64 *eg_ept_alloc_table(gfp_t gfp);

@@ -283,6 +283,14 @@ static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu, u32 id,
 		}
 		break;
 	case EXIT_REASON_EPT_MISCONFIG:
+		/* The doorbell: KVM's fast MMIO path signals the ioeventfd. */
+		if (view->tramp && view->tramp->doorbell_gpa &&
+		    (eg_vmread(GUEST_PHYSICAL_ADDRESS) & PAGE_MASK) ==
+		    view->tramp->doorbell_gpa) {
+			view->stats.doorbells++;
+			return id;
+		}
+		break;
 	case EXIT_REASON_TRIPLE_FAULT:
 	case EXIT_REASON_INIT_SIGNAL:
 	case EXIT_REASON_SIPI_SIGNAL:

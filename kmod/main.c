@@ -7,7 +7,8 @@
  * The layout of the rest: vm.c (bindings), view.c (views, ranges,
  * windows), ept.c (EPT tables), hook.c (kvm_entry/kvm_exit probes and the
  * exit policy), mmu.c (coherence with the host's memory), vmfunc_ud.c
- * (VMFUNC exits answered with #UD), memslot.c (memslot changes).
+ * (VMFUNC exits answered with #UD), memslot.c (memslot changes),
+ * trampoline.c (signed code in a view).
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
@@ -216,9 +217,12 @@ static int __init eg_init(void)
 		pr_err(EG_NAME ": not loading: %s\n", why);
 		return r;
 	}
-	r = eg_vmfunc_ud_init();
+	r = eg_trampoline_init();
 	if (r)
 		return r;
+	r = eg_vmfunc_ud_init();
+	if (r)
+		goto err_tramp;
 	r = eg_memslot_init();
 	if (r)
 		goto err_ud;
@@ -238,6 +242,8 @@ err_memslot:
 	eg_memslot_exit();
 err_ud:
 	eg_vmfunc_ud_exit();
+err_tramp:
+	eg_trampoline_exit();
 	return r;
 }
 
@@ -251,6 +257,7 @@ static void __exit eg_exit(void)
 	eg_hook_exit();
 	eg_memslot_exit();
 	eg_vmfunc_ud_exit();
+	eg_trampoline_exit();
 	WARN_ON(atomic64_read(&eg_counters.table_pages) ||
 		atomic64_read(&eg_counters.pages_ref) ||
 		atomic64_read(&eg_counters.pages_pinned));

@@ -6,7 +6,7 @@
  * an address up in O(log n) without allocating.
  *
  * Pure logic, built into the module and into the host-side unit tests and
- * fuzzer.  Callers serialize (the module: eg_vm.lock for writers, and
+ * fuzzer.  Callers serialize (the module: eg_mutex for writers, and
  * eg_vm.mmu_lock for every access from the hook).
  */
 #ifndef EPTGATE_RANGE_H
@@ -17,6 +17,7 @@
 enum eg_range_kind {
 	EG_RANGE_RAM = 1,	/* mirror of the VM's own RAM */
 	EG_RANGE_WINDOW,	/* a peer's memory, see struct eg_window */
+	EG_RANGE_TRAMP,		/* trampoline pages, see struct eg_trampoline */
 };
 
 struct eg_range {

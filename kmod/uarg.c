@@ -141,3 +141,54 @@ int eg_check_window(const struct eptgate_window *w, const char **why)
 	}
 	return r;
 }
+
+static bool eg_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int eg_check_trampoline(const struct eptgate_trampoline *t, const char **why)
+{
+	int r = eg_check_flags(t->flags, 0, why);
+
+	if (!r)
+		r = eg_check_view_id(t->view, false, why);
+	if (!r && t->pad) {
+		*why = "nonzero padding";
+		r = -EINVAL;
+	}
+	if (r)
+		return r;
+	if (!t->blob_len) {
+		*why = "empty blob";
+		return -EINVAL;
+	}
+	if (t->blob_len > EPTGATE_TRAMPOLINE_BLOB_MAX) {
+		*why = "blob larger than EPTGATE_TRAMPOLINE_BLOB_MAX";
+		return -EFBIG;
+	}
+	if (t->param_len > EPTGATE_TRAMPOLINE_PARAM_MAX) {
+		*why = "parameters larger than EPTGATE_TRAMPOLINE_PARAM_MAX";
+		return -EINVAL;
+	}
+	r = eg_check_gpa_range(t->code_gpa, EPTGATE_TRAMPOLINE_CODE_MAX, why);
+	if (!r)
+		r = eg_check_gpa_range(t->data_gpa, EPTGATE_TRAMPOLINE_DATA_LEN,
+				       why);
+	if (!r && t->doorbell_gpa)
+		r = eg_check_gpa_range(t->doorbell_gpa, EG_PAGE_SIZE, why);
+	if (r)
+		return r;
+	/* The code may take up to CODE_MAX: keep that much clear. */
+	if (eg_overlap(t->code_gpa, EPTGATE_TRAMPOLINE_CODE_MAX, t->data_gpa,
+		       EPTGATE_TRAMPOLINE_DATA_LEN) ||
+	    (t->doorbell_gpa &&
+	     (eg_overlap(t->doorbell_gpa, EG_PAGE_SIZE, t->code_gpa,
+			 EPTGATE_TRAMPOLINE_CODE_MAX) ||
+	      eg_overlap(t->doorbell_gpa, EG_PAGE_SIZE, t->data_gpa,
+			 EPTGATE_TRAMPOLINE_DATA_LEN)))) {
+		*why = "code, data and doorbell pages overlap";
+		return -EINVAL;
+	}
+	return 0;
+}

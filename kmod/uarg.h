@@ -18,8 +18,9 @@
 #define EG_SIZE_ACCESS_V1	offsetofend(struct eptgate_access, len)
 #define EG_SIZE_WINDOW_V1	offsetofend(struct eptgate_window, peer_gpa)
 #define EG_SIZE_SWITCHING_V1	offsetofend(struct eptgate_switching, flags)
-#define EG_SIZE_VIEW_STATS_V1	offsetofend(struct eptgate_view_stats, event_fallbacks)
+#define EG_SIZE_VIEW_STATS_V1	offsetofend(struct eptgate_view_stats, doorbells)
 #define EG_SIZE_VCPU_STATS_V1	offsetofend(struct eptgate_vcpu_stats, vmfunc_ud)
+#define EG_SIZE_TRAMPOLINE_V1	offsetofend(struct eptgate_trampoline, doorbell_gpa)
 /* Largest window: its pages are pinned and listed in one array. */
 #define EG_WINDOW_MAX		BIT_ULL(30)
 /* Largest argument the module copies in; larger sizes are -E2BIG. */
@@ -36,5 +37,6 @@ int eg_check_view(const struct eptgate_view *v, bool create, const char **why);
 int eg_check_access(const struct eptgate_access *a, bool x_only_ok,
 		    const char **why);
 int eg_check_window(const struct eptgate_window *w, const char **why);
+int eg_check_trampoline(const struct eptgate_trampoline *t, const char **why);
 
 #endif /* EPTGATE_UARG_H */

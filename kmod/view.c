@@ -135,6 +135,19 @@ static bool eg_view_unused(struct eg_vm *vm, struct eg_view *view)
 	return unused;
 }
 
+/* Zaps a trampoline's leaves (installation failed half way). */
+void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
+		       struct eg_trampoline *t)
+{
+	eg_view_zap(vm, view, t->code_gpa,
+		    t->code_gpa + (u64)t->ncode * PAGE_SIZE, EG_EPT_SW_TRAMP);
+	eg_view_zap(vm, view, t->data_gpa,
+		    t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN, EG_EPT_SW_TRAMP);
+	if (t->doorbell_gpa)
+		eg_view_zap(vm, view, t->doorbell_gpa,
+			    t->doorbell_gpa + PAGE_SIZE, EG_EPT_SW_TRAMP);
+}
+
 static void eg_window_free(struct eg_window *w)
 {
 	unpin_user_pages_dirty_lock(w->pages, w->npages,
@@ -185,6 +198,7 @@ static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
 			eg_window_free(r->owner);
 	}
 	view->ranges.nr = 0;
+	eg_trampoline_free(view->tramp);
 	eg_ept_free_tables(view->root);
 	kfree(view);
 }

@@ -318,6 +318,7 @@ static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
 		st.fallbacks = view->stats.fallbacks;
 		st.zaps = view->stats.zaps;
 		st.event_fallbacks = view->stats.event_fallbacks;
+		st.doorbells = view->stats.doorbells;
 	}
 	spin_unlock(&vm->mmu_lock);
 	if (!view)
@@ -352,6 +353,22 @@ static int eg_ioctl_vcpu_stats(struct eg_vm *vm, void __user *uarg)
 	if (!vs)
 		return eg_reject(-ENOENT, "vCPU has not entered with switching enabled");
 	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
+}
+
+static int eg_ioctl_trampoline(struct eg_vm *vm, void __user *uarg)
+{
+	struct eptgate_trampoline t;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&t, sizeof(t), EG_SIZE_TRAMPOLINE_V1, uarg,
+			       "INSTALL_TRAMPOLINE");
+	if (usize < 0)
+		return usize;
+	r = eg_check_trampoline(&t, &why);
+	if (r)
+		return eg_reject(r, why);
+	return eg_trampoline_install(vm, &t);
 }
 
 long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
@@ -391,6 +408,9 @@ long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		break;
 	case EPTGATE_DISABLE:
 		r = eg_ioctl_switching(vm, uarg, false);
+		break;
+	case EPTGATE_INSTALL_TRAMPOLINE:
+		r = eg_ioctl_trampoline(vm, uarg);
 		break;
 	default:
 		r = -ENOTTY;

@@ -33,7 +33,7 @@
 #define EPTGATE_ACCESS_MASK	(EPTGATE_ACCESS_R | EPTGATE_ACCESS_W | EPTGATE_ACCESS_X)
 
 /* eptgate_info.caps */
-#define EPTGATE_CAP_EPT			_BITULL(0)  /* EPT in use by kvm_intel */
+#define EPTGATE_CAP_EPT			_BITULL(0)  /* CPU has EPT (VMX capability MSRs) */
 #define EPTGATE_CAP_VMFUNC_EPTP		_BITULL(1)  /* VMFUNC leaf 0 */
 #define EPTGATE_CAP_VE			_BITULL(2)  /* #VE (not used yet) */
 #define EPTGATE_CAP_EPT_4LEVEL		_BITULL(3)
@@ -93,9 +93,11 @@ struct eptgate_access {
 
 /*
  * Map [peer_gpa, peer_gpa + len) of another bound VM (peer_fd is its
- * binding fd) at window address [gpa, gpa + len) of a view.  The peer's
- * pages are pinned until the window is unmapped, the view destroyed, or
- * either binding closed.  access = 0 (with EPTGATE_UNMAP) unmaps.
+ * binding fd) at window address [gpa, gpa + len) of a view; len is at
+ * most 1 GiB.  The peer's pages are pinned until the window is unmapped,
+ * the view destroyed, or either binding closed.  flags =
+ * EPTGATE_WINDOW_UNMAP unmaps the window that starts at gpa and is len
+ * long; access, peer_fd and peer_gpa are then ignored.
  */
 #define EPTGATE_WINDOW_UNMAP	_BITUL(0)
 struct eptgate_window {
@@ -119,7 +121,7 @@ struct eptgate_switching {
 struct eptgate_view_stats {
 	__u32 size;
 	__u32 flags;		/* in: must be 0 */
-	__u32 view;		/* in: 0 .. EPTGATE_MAX_VIEWS - 1 */
+	__u32 view;		/* in: 1 .. EPTGATE_MAX_VIEWS - 1 (0: -EINVAL) */
 	__u32 pad;
 	__u64 switches;		/* vCPU found in this view at an exit, not before */
 	__u64 exits;		/* exits taken while in this view */
@@ -128,6 +130,7 @@ struct eptgate_view_stats {
 	__u64 fallbacks;	/* vCPU put back into the default view */
 	__u64 zaps;		/* entries removed (host invalidation, unmap) */
 	__u64 event_fallbacks;	/* fallbacks before injecting an event */
+	__u64 doorbells;	/* doorbell writes that resumed in the view */
 };
 
 struct eptgate_vcpu_stats {
@@ -139,6 +142,42 @@ struct eptgate_vcpu_stats {
 	__u64 exits;		/* VM exits seen by the hook */
 	__u64 exits_alt;	/* ... of which taken in an alternate view */
 	__u64 vmfunc_ud;	/* VMFUNC exits answered with #UD */
+};
+
+/*
+ * Install a signed trampoline in a view.  The blob is in the kernel's
+ * module-signature format (payload | PKCS#7 | struct module_signature |
+ * "~Module signature appended~\n", as scripts/sign-file writes it) and is
+ * verified against the .eptgate keyring (its serial is in
+ * /sys/module/eptgate/parameters/keyring).  The module maps its own copy
+ * of the payload execute+read at code_gpa, EPTGATE_TRAMPOLINE_DATA_LEN
+ * bytes of private memory read+write at data_gpa (first qword: the view's
+ * canary, EPTGATE_TRAMPOLINE_CANARY(view); then param_len bytes of
+ * trusted parameters copied from param, at offset
+ * EPTGATE_TRAMPOLINE_PARAM_OFF), and, if doorbell_gpa is nonzero, a
+ * doorbell page whose writes exit to KVM's fast MMIO path (an ioeventfd)
+ * and resume in the view.
+ */
+#define EPTGATE_TRAMPOLINE_CODE_MAX	(16 * 1024)
+#define EPTGATE_TRAMPOLINE_BLOB_MAX	(64 * 1024)
+#define EPTGATE_TRAMPOLINE_DATA_LEN	(16 * 1024)
+#define EPTGATE_TRAMPOLINE_PARAM_OFF	64
+#define EPTGATE_TRAMPOLINE_PARAM_MAX	(4096 - 64)
+#define EPTGATE_TRAMPOLINE_CANARY(view) \
+	((0x45505447415445ULL << 8) | (__u64)(view))
+
+struct eptgate_trampoline {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 view;
+	__u32 pad;		/* must be 0 */
+	__u64 blob;		/* user address of the signed blob */
+	__u64 blob_len;
+	__u64 code_gpa;		/* page aligned; the payload's pages */
+	__u64 data_gpa;		/* page aligned; EPTGATE_TRAMPOLINE_DATA_LEN */
+	__u64 param;		/* user address of the trusted parameters */
+	__u64 param_len;	/* <= EPTGATE_TRAMPOLINE_PARAM_MAX */
+	__u64 doorbell_gpa;	/* page aligned, or 0 */
 };
 
 #define EPTGATE_IO		0xE9
@@ -155,5 +194,6 @@ struct eptgate_vcpu_stats {
 #define EPTGATE_DISABLE		_IOW(EPTGATE_IO, 0x15, struct eptgate_switching)
 #define EPTGATE_GET_VIEW_STATS	_IOWR(EPTGATE_IO, 0x16, struct eptgate_view_stats)
 #define EPTGATE_GET_VCPU_STATS	_IOWR(EPTGATE_IO, 0x17, struct eptgate_vcpu_stats)
+#define EPTGATE_INSTALL_TRAMPOLINE _IOW(EPTGATE_IO, 0x18, struct eptgate_trampoline)
 
 #endif /* _UAPI_LINUX_EPTGATE_H */
