@@ -178,6 +178,9 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 	root = eg_vmread(EPT_POINTER);
 	if (!root)
 		goto unlock;	/* not running on EPT: nothing to switch */
+	/* After a failed entry in a view, EPT_POINTER is still the view's. */
+	if (vs->armed && eg_view_of(vm, root))
+		root = vs->eptp_list[0];
 	vs->eptp_list[0] = root;
 	if (vm->suspended) {
 		/* VMFUNC still succeeds but stays in the default view. */
