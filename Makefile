@@ -24,14 +24,14 @@ KSRC_TARBALL := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(B)/ksrc-scripts/linux-source-6.1/scripts/checkpatch.pl
 KERNEL_SOURCES := $(wildcard kmod/*.[ch]) uapi/linux/eptgate.h
 
-UNIT_TESTS := test_ept_entry test_range test_uarg
+UNIT_TESTS := test_ept_entry test_range test_uarg test_tx
 UNIT_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Itests -Ikmod -Iuapi -include tests/kshim.h
 FUZZ_SECONDS ?= 300
 
 .PHONY: all module modules-all selftests unit fuzz fuzz-build lint check \
-	demo deps clean
+	demo deps clean bench
 
 all: module selftests
 
@@ -62,6 +62,20 @@ $(B)/unit/%: tests/%.c kmod/range.c kmod/uarg.c kmod/*.h uapi/linux/eptgate.h te
 	@mkdir -p $(B)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< kmod/range.c kmod/uarg.c
 
+# The Tx path: one source for the trampoline (freestanding, PIE, no libc,
+# no relocations but PC-relative ones: checked here) and for the tests.
+TX_SRC := guest/tx/eg_tx.c guest/tx/eg_tx.h guest/tx/vring.h
+$(B)/unit/eg_tx-freestanding.o: $(TX_SRC)
+	@mkdir -p $(B)/unit
+	gcc -std=c11 -Wall -Wextra -Werror -ffreestanding -fno-builtin -nostdlib \
+		-fPIE -O2 -mno-red-zone -c -o $@ guest/tx/eg_tx.c
+	@! nm -u $@ | grep . || { echo "eg_tx.c: undefined symbols" >&2; exit 1; }
+	@! readelf -rW $@ | awk '/^ *[0-9a-f]+ +[0-9a-f]+ R_X86_64_/ {print $$3}' | \
+		grep -Ev '^R_X86_64_(PC32|PLT32)$$' || { echo "eg_tx.c: absolute relocations" >&2; exit 1; }
+
+$(B)/unit/test_tx: tests/test_tx.c $(TX_SRC) tests/*.h $(B)/unit/eg_tx-freestanding.o
+	$(CC) $(UNIT_CFLAGS) -Iguest/tx -pthread -o $@ $< guest/tx/eg_tx.c
+
 unit: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	@for t in $^; do echo "# $${t##*/}"; $$t || exit 1; done
 
@@ -71,11 +85,19 @@ $(B)/fuzz/fuzz_uarg: tests/fuzz_uarg.c kmod/range.c kmod/uarg.c kmod/*.h tests/k
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Itests -Ikmod -Iuapi -include tests/kshim.h -o $@ $< kmod/range.c kmod/uarg.c
 
-fuzz-build: $(B)/fuzz/fuzz_uarg
+$(B)/fuzz/fuzz_tx: tests/fuzz_tx.c $(TX_SRC)
+	@mkdir -p $(B)/fuzz
+	clang -std=c11 -Wall -Wextra -Werror -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Iguest/tx -o $@ $< guest/tx/eg_tx.c
 
+fuzz-build: $(B)/fuzz/fuzz_uarg $(B)/fuzz/fuzz_tx
+
+# Each target for FUZZ_SECONDS, its own corpus.
 fuzz: fuzz-build
-	@mkdir -p $(B)/fuzz/corpus
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus_tx
 	$(B)/fuzz/fuzz_uarg -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_tx -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_tx
 
 $(CHECKPATCH):
 	@test -f $(KSRC_TARBALL) || scripts/deps.sh
@@ -99,5 +121,39 @@ check:
 demo:
 	scripts/demo.sh
 
+# A benchmark, not a test (not part of check): eg_tx.c against DPDK
+# vhost-user, memif and a copy ring; bench/README.rst.
+bench:
+	EG_TX_CFLAGS="$(TRAMP_CFLAGS)" bench/run.sh
+
 clean:
 	rm -rf $(B)
+
+# ---- the trampoline blob (guest/trampoline) --------------------------------
+# Freestanding, position independent, no data, no relocations (tramp.ld
+# asserts it); the same guest/tx/eg_tx.c as the unit tests and the bench.
+# Exactly two VMFUNC byte sequences (0f 01 d4): the two gates of entry.S.
+TRAMP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding \
+	-fno-builtin -nostdlib -fPIE -fvisibility=hidden -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -Iguest/trampoline -Iguest/tx -Iuapi
+TRAMP_SRC := guest/trampoline/entry.S guest/trampoline/tramp.c guest/tx/eg_tx.c
+TRAMP_DEPS := $(TRAMP_SRC) guest/trampoline/*.h guest/tx/*.h \
+	guest/trampoline/tramp.ld uapi/linux/eptgate.h
+
+$(B)/guest/tramp.bin: $(TRAMP_DEPS)
+	@mkdir -p $(B)/guest
+	$(CC) $(TRAMP_CFLAGS) -c guest/trampoline/entry.S -o $(B)/guest/entry.o
+	$(CC) $(TRAMP_CFLAGS) -c guest/trampoline/tramp.c -o $(B)/guest/tramp.o
+	$(CC) $(TRAMP_CFLAGS) -c guest/tx/eg_tx.c -o $(B)/guest/eg_tx.o
+	ld -T guest/trampoline/tramp.ld -nostdlib -static --no-dynamic-linker \
+		-o $(B)/guest/tramp.elf $(B)/guest/entry.o $(B)/guest/tramp.o \
+		$(B)/guest/eg_tx.o
+	objcopy -O binary -j .text $(B)/guest/tramp.elf $@
+	@n=$$(od -An -v -tx1 -w1 $@ | awk '{ b[NR] = $$1 } END { for (i = 3; i <= NR; i++) \
+		if (b[i-2] == "0f" && b[i-1] == "01" && b[i] == "d4") n++; print n + 0 }'); \
+	[ "$$n" = 2 ] || { echo "tramp.bin: $$n VMFUNC byte sequences, expected 2" >&2; rm -f $@; exit 1; }
+
+.PHONY: guest
+guest: $(B)/guest/tramp.bin
+all: guest

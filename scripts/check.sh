@@ -4,7 +4,7 @@
 # failed; TAP output of the unit tests and of the selftests in the
 # emulated CPU counts line by line.  The last line is "N passed, N failed".
 #
-# Environment: CHECK_FUZZ_SECONDS (default 30), CHECK_KERNELS (default
+# Environment: CHECK_FUZZ_SECONDS (per fuzz target, default 20), CHECK_KERNELS (default
 # "6.1 6.12"), BX_CPUS (emulated CPUs, default 1).
 set -uo pipefail
 
@@ -56,7 +56,8 @@ unit_rc=$?
 tap unit "$L/unit.log"
 [ "$unit_rc" = 0 ] || { fail=$((fail + 1)); echo "not ok - unit tests build/run"; }
 
-stage fuzz make -s fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-30}"
+stage fuzz make -s fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-20}"
+stage trampoline-blob make -s guest
 stage lint make -s lint
 
 for s in $kernels; do

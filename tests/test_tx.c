@@ -7,6 +7,7 @@
  * checks packets, reposts.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -611,6 +612,26 @@ static void test_hostile(void)
 	}
 }
 
+/* A buffer ending exactly at the window's end is fine, one byte more is not. */
+static void test_window_edge(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk;
+	unsigned int r1, r2;
+
+	p->desc[0] = (struct virtq_desc){ GPA_BASE + p->win_len - 100, 101, VIRTQ_DESC_F_WRITE, 0 };
+	p->desc[1] = (struct virtq_desc){ GPA_BASE + p->win_len - 100, 100, VIRTQ_DESC_F_WRITE, 0 };
+	avail_push(p, 0);
+	r1 = send1(p, 88, &pk);
+	avail_push(p, 1);
+	r2 = send1(p, 88, &pk);
+	TAP_CHECK(r1 == 0 && r2 == 1 && p->st.err_bounds == 1 && p->st.sent == 1 &&
+		  p->used->idx == 2 && p->used->ring[0].len == 0 && p->used->ring[1].len == 100 &&
+		  guards_ok(p) && !memcmp(p->win + p->win_len - 88, P, 88),
+		  "window edge: buffer one byte past the end refused, exactly to the end filled");
+	peer_free(p);
+}
+
 static void test_avail_idx(void)
 {
 	struct peer *p = peer_new(16, 0, 4096);
@@ -942,8 +963,10 @@ static void *racer(void *arg)
 					 __ATOMIC_RELAXED);
 			break;
 		default:
-			__atomic_store_n(&p->avail->idx, (uint16_t)(p->avail->idx + (x >> 50) % 5),
-					 __ATOMIC_RELAXED);
+			/* mostly within qsize of the device, sometimes not */
+			__atomic_store_n(&p->avail->idx,
+					 (uint16_t)(*(volatile uint16_t *)&p->q.last_avail_idx +
+						    (x >> 50) % (p->qsize + 4)), __ATOMIC_RELAXED);
 		}
 		ra->writes++;
 	}
@@ -962,10 +985,16 @@ static void test_race(void)
 		post1(p, 4096);
 	for (int j = 0; j < 32; j++) {
 		pk[j].data = P;
-		pk[j].len = 60 + j * 300;
+		pk[j].len = 60 + (j * 37) % 200;
 	}
 	pthread_create(&t, NULL, racer, &ra);
-	for (int it = 0; it < 20000 || ra.writes < 2000000; it++) {
+	/* until both sides did a fair amount concurrently (bounded) */
+	for (int it = 0; it < 20000 || ra.writes < 2000000 ||
+			 p->st.sent + err_sum(&p->st) < 20000; it++) {
+		if (it > 20000000)
+			break;
+		if (it % 1024 == 0)
+			sched_yield();
 		unsigned int r = eg_tx_burst(&p->q, pk, 1 + it % 32, &p->st);
 
 		ret += r;
@@ -979,6 +1008,13 @@ static void test_race(void)
 		  "peer rewriting its ring concurrently: no write outside the window, counts add up "
 		  "(%llu sent, %llu chain errors)", (unsigned long long)p->st.sent,
 		  (unsigned long long)(err_sum(&p->st) - p->st.err_too_small));
+	printf("#   avail_idx %llu head %llu next %llu loop %llu indirect %llu not_write %llu "
+	       "zero_len %llu bounds %llu overlap %llu too_small %llu\n",
+	       (unsigned long long)p->st.err_avail_idx, (unsigned long long)p->st.err_head,
+	       (unsigned long long)p->st.err_next, (unsigned long long)p->st.err_loop,
+	       (unsigned long long)p->st.err_indirect, (unsigned long long)p->st.err_not_write,
+	       (unsigned long long)p->st.err_zero_len, (unsigned long long)p->st.err_bounds,
+	       (unsigned long long)p->st.err_ring_overlap, (unsigned long long)p->st.err_too_small);
 	peer_free(p);
 }
 
@@ -994,6 +1030,7 @@ int main(void)
 	test_mrg();
 	test_notify();
 	test_avail_idx();
+	test_window_edge();
 	test_hostile();
 	test_race();
 	stress("no MRG_RXBUF, 64 KiB chains", CHAINS_64K, 0, 100000);

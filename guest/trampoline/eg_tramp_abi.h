@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The trampoline's ABI: how the guest calls it, where it finds its
+ * memory, and the mailbox.  Shared by the blob (guest/trampoline), the
+ * guest side that calls it (the selftests), and the VMM that installs it
+ * (EPTGATE_INSTALL_TRAMPOLINE).  See Documentation/trampoline.rst.
+ *
+ * Guest-virtual layout, from the trampoline's base T (its first byte):
+ *
+ *   T + 0                       code: the blob.  Default view: the guest's
+ *                               own copy; protected view: the module's
+ *                               verified copy (execute+read).
+ *   T + EG_TR_DATA_OFF          private pages (EPTGATE_TRAMPOLINE_DATA_LEN):
+ *                               canary, trusted parameters, state, stack;
+ *                               mapped only in the protected view.
+ *   T + params.mailbox_off      the mailbox page (guest RAM)
+ *   T + params.pkt_off          the packet area (guest RAM), pkt_len bytes
+ *   T + params.window_off       the window onto the peer's memory
+ *   T + params.doorbell_off     the doorbell page (0: none)
+ *
+ * Call (guest kernel, interrupts off):  long eg_tramp_entry(u32 view)
+ * Returns the number of packets of the mailbox batch that are finished
+ * (each with its status), or a negative EG_TR_E_* code.
+ */
+#ifndef EPTGATE_TRAMP_ABI_H
+#define EPTGATE_TRAMP_ABI_H
+
+#include <stdint.h>
+#include <linux/eptgate.h>
+#include "layout.h"
+
+#define EG_TR_ABI_VERSION	1
+#define EG_TR_BATCH_MAX		64
+
+/* Negative results. */
+#define EG_TR_E_NOT_IN_VIEW	(-1)	/* canary mismatch: VMFUNC did not switch */
+#define EG_TR_E_BUSY		(-2)	/* another vCPU is in the trampoline */
+#define EG_TR_E_BATCH		(-3)	/* mailbox batch out of bounds */
+#define EG_TR_E_PARAMS		(-4)	/* trusted parameters are unusable */
+#define EG_TR_E_IRQS_ON		(-5)	/* called with interrupts enabled */
+
+/*
+ * Trusted parameters: written by the VMM through EPTGATE_INSTALL_TRAMPOLINE
+ * into the private pages at EPTGATE_TRAMPOLINE_PARAM_OFF.
+ */
+struct eg_tramp_params {
+	uint32_t version;	/* EG_TR_ABI_VERSION */
+	uint32_t qsize;		/* the peer's RX queue size */
+	uint64_t mailbox_off;	/* offsets from T, page aligned */
+	uint64_t pkt_off;
+	uint64_t pkt_len;
+	uint64_t window_off;
+	uint64_t doorbell_off;	/* 0: no doorbell */
+	/* the peer's RX virtqueue, in peer guest-physical addresses */
+	uint64_t win_gpa;	/* what the window maps */
+	uint64_t win_len;
+	uint64_t desc_gpa;
+	uint64_t avail_gpa;
+	uint64_t used_gpa;
+	uint64_t features;	/* negotiated by the peer's driver */
+};
+
+/* The mailbox: the guest writes the batch, the trampoline the results. */
+struct eg_tramp_mailbox {
+	uint32_t count;		/* packets, <= EG_TR_BATCH_MAX */
+	uint32_t pad;
+	struct {
+		uint32_t off;	/* into the packet area */
+		uint32_t len;
+	} pkt[EG_TR_BATCH_MAX];
+	uint32_t status[EG_TR_BATCH_MAX];	/* out: EG_TX_OK, EG_TX_E_... */
+	uint64_t stats[32];	/* out: struct eg_tx_stats, as u64s */
+};
+
+#endif /* EPTGATE_TRAMP_ABI_H */

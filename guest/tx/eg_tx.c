@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * eptgate Tx path: device side of a peer's virtio-net RX split virtqueue.
+ *
+ * One source for the trampoline blob (freestanding, PIE, no libc, no
+ * relocations) and for the host unit tests, fuzzer and benchmark.
+ *
+ * Trust.  Everything in the window (ring and buffers) belongs to the peer
+ * and may change at any moment, concurrently.  Each peer field is loaded
+ * exactly once (volatile) into a local, validated, and only the local is
+ * used afterwards.  The device state (last_avail_idx, used_idx) lives in
+ * struct eg_txq (trusted memory); the used ring is only ever written,
+ * never read.
+ *
+ * Per burst:
+ *   1. avail->idx is read once.  If it is more than qsize ahead of
+ *      last_avail_idx the ring is corrupt: err_avail_idx, nothing consumed.
+ *   2. Packets in order.  A packet is hdr(12) ++ data, written as one byte
+ *      stream over a chain's descriptors, continuing into further chains
+ *      only with VIRTIO_NET_F_MRG_RXBUF (then num_buffers is patched into
+ *      the first chain's header before publishing).
+ *   3. Used elements are written as chains complete; used->idx is stored
+ *      once, after a write barrier; then a full barrier, then used_event
+ *      (or avail->flags) is read once and the doorbell rung at most once.
+ *
+ * Error policy (the peer's ring is hostile):
+ *   - Bad chain (head index >= qsize; next >= qsize; INDIRECT; no WRITE;
+ *     zero length; outside the window or wrapping; overlapping the ring
+ *     itself; loop): counted by kind.  The avail entry is consumed and,
+ *     when the head index is valid, returned in the used ring with len 0
+ *     (no buffer leaks in the driver; a used length shorter than the
+ *     header is a dropped short frame to virtio-net).  With MRG_RXBUF the
+ *     packet's earlier buffers in this attempt are returned with len 0 as
+ *     well.  The packet itself is not failed: it goes on to the next chain.
+ *     Nothing is delivered twice: a packet is only counted once a chain
+ *     with its full length is in the used ring.
+ *   - Loop: no more than qsize descriptors are walked per burst (a sane
+ *     driver's outstanding chains are disjoint and used entries are only
+ *     published at the end of the burst, so it never needs more).  When
+ *     the budget runs out the chain is returned as a loop error and the
+ *     burst stops; the packet stays pending.  This also bounds the work a
+ *     hostile peer can cause to O(qsize) per burst (plus the rolled-back
+ *     retries of failed packets, at most EG_TX_BURST_MAX of them).
+ *   - Back-pressure: no (more) avail entries.  A half-written mergeable
+ *     packet is rolled back (device-private indices reset; nothing of it
+ *     was published) and the burst returns; the packet is resent later.
+ *   - Too small (a packet error): without MRG_RXBUF, a valid chain that
+ *     cannot hold hdr + packet; with MRG_RXBUF, the packet ran out of
+ *     buffers after walking every descriptor of the ring.  The attempt is
+ *     rolled back (the chain stays posted for the next packet) and the
+ *     packet fails with err_too_small.
+ *   - Bad packet length from the sender: fails with err_pkt_len before
+ *     the ring is touched.
+ */
+#include "eg_tx.h"
+
+typedef __SIZE_TYPE__ eg_size_t;
+
+/* x86 TSO: loads are not reordered with loads, stores not with stores. */
+#define eg_barrier()	__asm__ __volatile__("" ::: "memory")
+#define eg_rmb()	eg_barrier()
+#define eg_wmb()	eg_barrier()
+
+/* Store-load ordering needs a serialising op: a locked no-op on our stack. */
+static inline void eg_mb(void)
+{
+	__asm__ __volatile__("lock; orl $0, (%%rsp)" ::: "memory", "cc");
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EG_ASAN 1
+#endif
+#endif
+
+#ifdef EG_ASAN
+/* Inline asm is invisible to ASan: check the ranges explicitly. */
+void __asan_loadN(const void *p, eg_size_t n);
+void __asan_storeN(void *p, eg_size_t n);
+#endif
+
+static inline void eg_copy(void *dst, const void *src, eg_size_t n)
+{
+#ifdef EG_ASAN
+	__asan_loadN(src, n);
+	__asan_storeN(dst, n);
+#endif
+	__asm__ __volatile__("rep movsb"
+			     : "+D"(dst), "+S"(src), "+c"(n)
+			     :
+			     : "memory");
+}
+
+#define EG_MASK_REJECT ((1ull << VIRTIO_F_INDIRECT_DESC) |		\
+			(1ull << VIRTIO_F_ACCESS_PLATFORM) |		\
+			(1ull << VIRTIO_F_RING_PACKED) |		\
+			(1ull << VIRTIO_F_IN_ORDER) |			\
+			(1ull << VIRTIO_NET_F_HASH_REPORT))
+
+/* [gpa, gpa + len) inside the window (len > 0)?  Offset in *off. */
+static inline int win_off(uint64_t win_gpa, uint64_t win_len, uint64_t gpa,
+			  uint64_t len, uint64_t *off)
+{
+	uint64_t o = gpa - win_gpa;
+
+	if (gpa < win_gpa || o >= win_len || len > win_len - o)
+		return 0;
+	*off = o;
+	return 1;
+}
+
+static inline int overlaps(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo,
+			   uint64_t b_hi)
+{
+	return a_lo < b_hi && b_lo < a_hi;
+}
+
+int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
+{
+	uint64_t dlo, alo, ulo, dn, an, un;
+	uint32_t n = c->qsize;
+
+	if (!c->win || !c->win_len || c->win_gpa + c->win_len <= c->win_gpa ||
+	    (uintptr_t)c->win + c->win_len <= (uintptr_t)c->win ||
+	    (((uintptr_t)c->win | c->win_gpa) & 15))
+		return EG_TX_INIT_EWINDOW;
+	if (!n || n > VIRTQ_MAX_SIZE || (n & (n - 1)))
+		return EG_TX_INIT_EQSIZE;
+	if (!(c->features & (1ull << VIRTIO_F_VERSION_1)) ||
+	    (c->features & EG_MASK_REJECT))
+		return EG_TX_INIT_EFEATURE;
+	dn = VIRTQ_DESC_BYTES(n);
+	an = VIRTQ_AVAIL_BYTES(n);
+	un = VIRTQ_USED_BYTES(n);
+	if ((c->desc_gpa & 15) || (c->avail_gpa & 1) || (c->used_gpa & 3) ||
+	    !win_off(c->win_gpa, c->win_len, c->desc_gpa, dn, &dlo) ||
+	    !win_off(c->win_gpa, c->win_len, c->avail_gpa, an, &alo) ||
+	    !win_off(c->win_gpa, c->win_len, c->used_gpa, un, &ulo) ||
+	    overlaps(dlo, dlo + dn, alo, alo + an) ||
+	    overlaps(dlo, dlo + dn, ulo, ulo + un) ||
+	    overlaps(alo, alo + an, ulo, ulo + un))
+		return EG_TX_INIT_ERING;
+
+	q->win = c->win;
+	q->win_gpa = c->win_gpa;
+	q->win_len = c->win_len;
+	q->desc = (struct virtq_desc *)(q->win + dlo);
+	q->avail = (struct virtq_avail *)(q->win + alo);
+	q->used = (struct virtq_used *)(q->win + ulo);
+	q->desc_lo = dlo;
+	q->desc_hi = dlo + dn;
+	q->avail_lo = alo;
+	q->avail_hi = alo + an;
+	q->used_lo = ulo;
+	q->used_hi = ulo + un;
+	q->qsize = n;
+	q->mask = (uint16_t)(n - 1);
+	q->features = c->features;
+	q->event_idx = !!(c->features & (1ull << VIRTIO_F_EVENT_IDX));
+	q->mrg_rxbuf = !!(c->features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
+	q->last_avail_idx = c->last_avail_idx;
+	q->used_idx = c->used_idx;
+	q->doorbell = c->doorbell;
+	q->doorbell_val = c->doorbell_val;
+	q->notify = c->notify;
+	q->notify_ctx = c->notify_ctx;
+	return EG_TX_INIT_OK;
+}
+
+/* Per-burst scratch (on the private stack). */
+struct burst {
+	uint16_t end;		/* avail->idx as read at the start */
+	uint32_t budget;	/* descriptors that may still be walked */
+};
+
+/* The packet as a byte stream: header, then data. */
+struct stream {
+	const uint8_t *data;
+	uint32_t total;		/* EG_TX_HDR_LEN + len */
+	uint32_t off;		/* bytes written so far in this attempt */
+	uint8_t *nb[2];		/* where num_buffers' two bytes went */
+	uint8_t hdr[EG_TX_HDR_LEN];
+};
+
+static void emit(struct stream *s, uint8_t *dst, uint32_t n)
+{
+	if (s->off < EG_TX_HDR_LEN) {
+		uint32_t h = EG_TX_HDR_LEN - s->off, j;
+
+		if (h > n)
+			h = n;
+		if (h == EG_TX_HDR_LEN) {
+			/* constant size: inline moves, never a call */
+			__builtin_memcpy(dst, s->hdr, EG_TX_HDR_LEN);
+			s->nb[0] = dst + VIRTIO_NET_HDR_V1_NUM_BUFFERS;
+			s->nb[1] = dst + VIRTIO_NET_HDR_V1_NUM_BUFFERS + 1;
+		} else {
+			/* header split over descriptors */
+			for (j = 0; j < h; j++) {
+				uint32_t k = s->off + j;
+
+				dst[j] = s->hdr[k];
+				if (k == VIRTIO_NET_HDR_V1_NUM_BUFFERS)
+					s->nb[0] = dst + j;
+				else if (k == VIRTIO_NET_HDR_V1_NUM_BUFFERS + 1)
+					s->nb[1] = dst + j;
+			}
+		}
+		s->off += h;
+		dst += h;
+		n -= h;
+	}
+	if (n) {
+		eg_copy(dst, s->data + (s->off - EG_TX_HDR_LEN), n);
+		s->off += n;
+	}
+}
+
+/* fill_chain() results */
+#define CH_DONE		0	/* the stream ended inside this chain */
+#define CH_END		1	/* the chain ended first (all of it written) */
+#define CH_BAD		2	/* validation error, counted */
+#define CH_LOOP		3	/* descriptor budget exhausted, counted */
+
+/*
+ * Write the stream from s->off into the chain at head (a valid index),
+ * validating each descriptor as it is reached.  *written: bytes written
+ * into this chain.  *walked: descriptors visited.
+ */
+static int fill_chain(const struct eg_txq *q, struct burst *b, uint16_t head,
+		      struct stream *s, uint32_t *written, uint32_t *walked,
+		      struct eg_tx_stats *st)
+{
+	uint16_t idx = head;
+	uint32_t w = 0;
+
+	for (;;) {
+		const struct virtq_desc *d;
+		uint64_t addr, off;
+		uint32_t len, n;
+		uint16_t flags, next;
+
+		if (!b->budget) {
+			st->err_loop++;
+			return CH_LOOP;
+		}
+		b->budget--;
+		(*walked)++;
+		d = &q->desc[idx];
+		addr = vq_ld64(&d->addr);
+		len = vq_ld32(&d->len);
+		flags = vq_ld16(&d->flags);
+		next = vq_ld16(&d->next);
+
+		if (flags & VIRTQ_DESC_F_INDIRECT) {
+			st->err_indirect++;
+			return CH_BAD;
+		}
+		if (!(flags & VIRTQ_DESC_F_WRITE)) {
+			st->err_not_write++;
+			return CH_BAD;
+		}
+		if (!len) {
+			st->err_zero_len++;
+			return CH_BAD;
+		}
+		if (!win_off(q->win_gpa, q->win_len, addr, len, &off)) {
+			st->err_bounds++;
+			return CH_BAD;
+		}
+		if (overlaps(off, off + len, q->desc_lo, q->desc_hi) ||
+		    overlaps(off, off + len, q->avail_lo, q->avail_hi) ||
+		    overlaps(off, off + len, q->used_lo, q->used_hi)) {
+			st->err_ring_overlap++;
+			return CH_BAD;
+		}
+		n = s->total - s->off;
+		if (n > len)
+			n = len;
+		emit(s, q->win + off, n);
+		w += n;
+		*written = w;
+		if (s->off == s->total)
+			return CH_DONE;
+		if (!(flags & VIRTQ_DESC_F_NEXT))
+			return CH_END;
+		if (next >= q->qsize) {
+			st->err_next++;
+			return CH_BAD;
+		}
+		idx = next;
+	}
+}
+
+static inline void put_used(struct eg_txq *q, uint16_t id, uint32_t len)
+{
+	struct virtq_used_elem *e = &q->used->ring[q->used_idx & q->mask];
+
+	vq_st32(&e->id, id);
+	vq_st32(&e->len, len);
+	q->used_idx++;
+}
+
+/* tx_one() results */
+#define PK_DONE		0	/* delivered or failed: next packet */
+#define PK_STOP		1	/* not sent, untouched: stop the burst */
+
+static int tx_one(struct eg_txq *q, struct burst *b, struct eg_tx_pkt *p,
+		  struct eg_tx_stats *st)
+{
+	struct stream s;
+	uint32_t len = p->len, j;
+
+	if (!p->data || len < EG_TX_PKT_MIN || len > EG_TX_PKT_MAX) {
+		p->status = EG_TX_E_PKT_LEN;
+		st->err_pkt_len++;
+		return PK_DONE;
+	}
+	s.data = p->data;
+	s.total = EG_TX_HDR_LEN + len;
+	for (j = 0; j < EG_TX_HDR_LEN; j++)
+		s.hdr[j] = 0;	/* no offloads: GSO_NONE, no checksum flags */
+	s.hdr[VIRTIO_NET_HDR_V1_NUM_BUFFERS] = 1;
+
+	for (;;) {	/* one attempt per iteration; bad chains restart it */
+		uint16_t avail0 = q->last_avail_idx, used0 = q->used_idx;
+		uint32_t budget0 = b->budget, walked = 0, nbufs = 0;
+		int r = CH_END, bad_head = -1;
+
+		s.off = 0;
+		s.nb[0] = s.nb[1] = 0;
+		while (r == CH_END) {
+			uint32_t written = 0;
+			uint16_t head;
+
+			if (q->last_avail_idx == b->end) {
+				/* out of buffers: undo this attempt */
+				q->last_avail_idx = avail0;
+				q->used_idx = used0;
+				if (walked >= q->qsize) {
+					/* the whole ring cannot hold it */
+					b->budget = budget0;
+					p->status = EG_TX_E_TOO_SMALL;
+					st->err_too_small++;
+					return PK_DONE;
+				}
+				return PK_STOP;
+			}
+			head = vq_ld16(&q->avail->ring[q->last_avail_idx & q->mask]);
+			q->last_avail_idx++;
+			if (head >= q->qsize) {
+				st->err_head++;
+				r = CH_BAD;
+				break;
+			}
+			r = fill_chain(q, b, head, &s, &written, &walked, st);
+			if (r == CH_END && !q->mrg_rxbuf) {
+				/* one chain must hold it: leave it posted */
+				q->last_avail_idx = avail0;
+				b->budget = budget0;
+				p->status = EG_TX_E_TOO_SMALL;
+				st->err_too_small++;
+				return PK_DONE;
+			}
+			if (r == CH_BAD || r == CH_LOOP) {
+				bad_head = head;
+				break;
+			}
+			put_used(q, head, written);
+			nbufs++;
+		}
+		if (r == CH_DONE) {
+			if (q->mrg_rxbuf) {
+				/* nbufs <= qsize <= 32768; both bytes were written */
+				*s.nb[0] = (uint8_t)nbufs;
+				*s.nb[1] = (uint8_t)(nbufs >> 8);
+			}
+			p->status = EG_TX_OK;
+			st->sent++;
+			st->bytes += len;
+			return PK_DONE;
+		}
+		/*
+		 * Bad chain: it and this attempt's earlier buffers (mergeable)
+		 * go back with len 0; the packet starts over on the next one.
+		 */
+		for (j = used0; (uint16_t)j != q->used_idx; j++)
+			vq_st32(&q->used->ring[j & q->mask].len, 0);
+		st->chains_dropped += nbufs;
+		if (bad_head >= 0) {
+			put_used(q, (uint16_t)bad_head, 0);
+			st->chains_dropped++;
+		}
+		if (r == CH_LOOP)
+			return PK_STOP;
+	}
+}
+
+static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
+{
+	uint16_t new = q->used_idx;
+	int kick;
+
+	if (new == old)
+		return;
+	eg_wmb();	/* buffers and used elements before the index */
+	vq_st16(&q->used->idx, new);
+	st->publishes++;
+	st->used += (uint16_t)(new - old);
+	eg_mb();	/* the index store before the used_event/flags load */
+	if (q->event_idx)
+		kick = vring_need_event(vq_ld16(&q->avail->ring[q->qsize]), new, old);
+	else
+		kick = !(vq_ld16(&q->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	if (kick) {
+		st->notifies++;
+		if (q->doorbell)
+			*q->doorbell = q->doorbell_val;
+		if (q->notify)
+			q->notify(q->notify_ctx);
+	}
+}
+
+unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
+			 unsigned int n, struct eg_tx_stats *st)
+{
+	uint16_t old = q->used_idx, ahead;
+	struct burst b;
+	unsigned int i;
+
+	st->bursts++;
+	if (n > EG_TX_BURST_MAX)
+		n = EG_TX_BURST_MAX;
+	for (i = 0; i < n; i++)
+		pkts[i].status = EG_TX_PENDING;
+	b.end = vq_ld16(&q->avail->idx);
+	eg_rmb();	/* avail->idx before the entries it covers */
+	b.budget = q->qsize;
+	ahead = (uint16_t)(b.end - q->last_avail_idx);
+	if (ahead > q->qsize) {
+		st->err_avail_idx++;
+		b.end = q->last_avail_idx;
+	}
+	for (i = 0; i < n; i++)
+		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
+			break;
+	if (i < n)
+		st->backpressure++;
+	publish(q, old, st);
+	return i;
+}
