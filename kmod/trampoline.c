@@ -204,31 +204,57 @@ static int eg_tramp_map_all(struct eg_vm *vm, struct eg_view *view,
 	return r;
 }
 
-/* Reserves the trampoline's gpa ranges in the view; mmu_lock held. */
+/* The gpa ranges of a trampoline: code, private pages, doorbell. */
+static unsigned int eg_tramp_ranges(const struct eg_trampoline *t,
+				    u64 start[3], u64 len[3], u32 access[3])
+{
+	unsigned int n = 2;
+
+	start[0] = t->code_gpa;
+	len[0] = (u64)t->ncode * PAGE_SIZE;
+	access[0] = EG_EPT_R | EG_EPT_X;
+	start[1] = t->data_gpa;
+	len[1] = EPTGATE_TRAMPOLINE_DATA_LEN;
+	access[1] = EG_EPT_R | EG_EPT_W;
+	if (t->doorbell_gpa) {
+		start[2] = t->doorbell_gpa;
+		len[2] = PAGE_SIZE;
+		access[2] = EG_EPT_W;
+		n = 3;
+	}
+	return n;
+}
+
+/*
+ * Reserves the trampoline's gpa ranges in the view, all or none (a
+ * failure removes only what this call inserted).  mmu_lock held.
+ */
 static int eg_tramp_reserve(struct eg_view *view, struct eg_trampoline *t)
 {
-	int r;
+	u64 start[3], len[3];
+	u32 access[3];
+	unsigned int n = eg_tramp_ranges(t, start, len, access), i;
+	int r = 0;
 
-	r = eg_range_insert(&view->ranges, t->code_gpa,
-			    (u64)t->ncode * PAGE_SIZE, EG_EPT_R | EG_EPT_X,
-			    EG_RANGE_TRAMP, t);
-	if (r)
-		return r;
-	r = eg_range_insert(&view->ranges, t->data_gpa,
-			    EPTGATE_TRAMPOLINE_DATA_LEN, EG_EPT_R | EG_EPT_W,
-			    EG_RANGE_TRAMP, t);
-	if (!r && t->doorbell_gpa)
-		r = eg_range_insert(&view->ranges, t->doorbell_gpa, PAGE_SIZE,
-				    EG_EPT_W, EG_RANGE_TRAMP, t);
+	for (i = 0; i < n; i++) {
+		r = eg_range_insert(&view->ranges, start[i], len[i], access[i],
+				    EG_RANGE_TRAMP, t);
+		if (r)
+			break;
+	}
+	while (r && i--)
+		eg_range_remove(&view->ranges, start[i], len[i]);
 	return r;
 }
 
 static void eg_tramp_unreserve(struct eg_view *view, struct eg_trampoline *t)
 {
-	eg_range_remove(&view->ranges, t->code_gpa, (u64)t->ncode * PAGE_SIZE);
-	eg_range_remove(&view->ranges, t->data_gpa, EPTGATE_TRAMPOLINE_DATA_LEN);
-	if (t->doorbell_gpa)
-		eg_range_remove(&view->ranges, t->doorbell_gpa, PAGE_SIZE);
+	u64 start[3], len[3];
+	u32 access[3];
+	unsigned int n = eg_tramp_ranges(t, start, len, access), i;
+
+	for (i = 0; i < n; i++)
+		eg_range_remove(&view->ranges, start[i], len[i]);
 }
 
 int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
@@ -275,8 +301,6 @@ int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 
 	spin_lock(&vm->mmu_lock);
 	r = eg_tramp_reserve(view, t);
-	if (r)
-		eg_tramp_unreserve(view, t);
 	spin_unlock(&vm->mmu_lock);
 	if (r) {
 		r = eg_reject(r, r == -EEXIST ?
