@@ -18,7 +18,7 @@ dir=$(cd "$(dirname "$0")" && pwd)
 # simplest to the most involved.  Tests not listed run afterwards, sorted.
 ORDER="negative_args_test vmfunc_ud_test vmfunc_switch_test"
 ORDER="$ORDER readonly_write_test exec_fallback_test window_test huge_window_test"
-ORDER="$ORDER multi_vcpu_test coherence_test dirty_log_test"
+ORDER="$ORDER multi_vcpu_test coherence_test dirty_log_test trampoline_test"
 # Last: it unloads and loads the module again.
 ORDER="$ORDER teardown_test"
 

@@ -90,6 +90,32 @@ struct eptgate_view_stats eptgate_view_stats(int bfd, uint32_t view);
 int __eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx, struct eptgate_vcpu_stats *st);
 struct eptgate_vcpu_stats eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx);
 
+/* @t->size is set here; the rest is the caller's. */
+int __eptgate_install_trampoline(int bfd, struct eptgate_trampoline *t);
+void eptgate_install_trampoline(int bfd, struct eptgate_trampoline *t);
+
+/* ---- the .eptgate keyring (trampoline signers) ---------------------------- */
+
+/* Serial of the module's keyring, /sys/module/eptgate/parameters/keyring. */
+int32_t eptgate_keyring_serial(void);
+
+/*
+ * add_key(2) of an X.509 certificate (DER) as an "asymmetric" key named
+ * @desc into keyring @ring, as `keyctl padd asymmetric DESC RING < der`
+ * does.  Returns the key's serial; fails the test on error.
+ */
+int32_t eptgate_keyring_add_cert(int32_t ring, const char *desc,
+				 const void *der, size_t len);
+
+/* The serial of asymmetric key @desc linked in @ring, or -errno. */
+int32_t eptgate_keyring_find(int32_t ring, const char *desc);
+
+/* keyctl(KEYCTL_UNLINK, @key, @ring): 0 or -errno. */
+int eptgate_keyring_unlink(int32_t key, int32_t ring);
+
+/* A whole file, malloc()ed; fails the test if it cannot be read. */
+void *eptgate_read_file(const char *path, size_t *len);
+
 /* ---- host-side helpers on kvm_util VMs ---------------------------------- */
 
 /* Guest-physical range [*gpa, *gpa + *len) of memslot @slot of @vm. */

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/keyctl.h>
 
 #include "eptgate_util.h"
 #include "ucall_common.h"
@@ -262,6 +265,88 @@ struct eptgate_vcpu_stats eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx)
 	TEST_ASSERT(!r, "EPTGATE_GET_VCPU_STATS(bfd %d, vcpu_idx %u) failed, rc: %i errno: %i (%s)",
 		    bfd, vcpu_idx, r, errno, strerror(errno));
 	return st;
+}
+
+int __eptgate_install_trampoline(int bfd, struct eptgate_trampoline *t)
+{
+	t->size = sizeof(*t);
+	return __eptgate_ioctl(bfd, EPTGATE_INSTALL_TRAMPOLINE, t);
+}
+
+void eptgate_install_trampoline(int bfd, struct eptgate_trampoline *t)
+{
+	int r = __eptgate_install_trampoline(bfd, t);
+
+	TEST_ASSERT(!r, "EPTGATE_INSTALL_TRAMPOLINE(bfd %d, view %u, blob_len %llu, code 0x%llx, data 0x%llx, doorbell 0x%llx) failed, rc: %i errno: %i (%s)",
+		    bfd, t->view, (unsigned long long)t->blob_len,
+		    (unsigned long long)t->code_gpa,
+		    (unsigned long long)t->data_gpa,
+		    (unsigned long long)t->doorbell_gpa, r, errno,
+		    strerror(errno));
+}
+
+/* ---- the .eptgate keyring ------------------------------------------------- */
+
+#define EPTGATE_KEYRING_PARAM	"/sys/module/eptgate/parameters/keyring"
+
+int32_t eptgate_keyring_serial(void)
+{
+	long serial = 0;
+	FILE *f = fopen(EPTGATE_KEYRING_PARAM, "r");
+
+	TEST_ASSERT(f, "fopen(%s) failed, errno: %i (%s): module without a keyring?",
+		    EPTGATE_KEYRING_PARAM, errno, strerror(errno));
+	TEST_ASSERT(fscanf(f, "%ld", &serial) == 1 && serial > 0,
+		    "%s does not hold a key serial (read %ld)",
+		    EPTGATE_KEYRING_PARAM, serial);
+	fclose(f);
+	return (int32_t)serial;
+}
+
+int32_t eptgate_keyring_add_cert(int32_t ring, const char *desc,
+				 const void *der, size_t len)
+{
+	long key = syscall(__NR_add_key, "asymmetric", desc, der, len, ring);
+
+	TEST_ASSERT(key > 0, "add_key(\"asymmetric\", \"%s\", %zu bytes of X.509, keyring %d) failed, errno: %i (%s)",
+		    desc, len, ring, errno, strerror(errno));
+	return (int32_t)key;
+}
+
+int32_t eptgate_keyring_find(int32_t ring, const char *desc)
+{
+	long key = syscall(__NR_keyctl, KEYCTL_SEARCH, ring, "asymmetric",
+			   desc, 0);
+
+	return key < 0 ? -errno : (int32_t)key;
+}
+
+int eptgate_keyring_unlink(int32_t key, int32_t ring)
+{
+	long r = syscall(__NR_keyctl, KEYCTL_UNLINK, key, ring);
+
+	return r < 0 ? -errno : 0;
+}
+
+void *eptgate_read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	void *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	TEST_ASSERT(fd >= 0, "open(%s) failed, errno: %i (%s)", path, errno,
+		    strerror(errno));
+	TEST_ASSERT(!fstat(fd, &st), "fstat(%s) failed, errno: %i (%s)",
+		    path, errno, strerror(errno));
+	buf = malloc(st.st_size ? st.st_size : 1);
+	TEST_ASSERT(buf, "malloc(%ld) failed", (long)st.st_size);
+	n = read(fd, buf, st.st_size);
+	TEST_ASSERT(n == st.st_size, "read(%s): %zd of %ld bytes, errno: %i (%s)",
+		    path, n, (long)st.st_size, errno, strerror(errno));
+	close(fd);
+	*len = st.st_size;
+	return buf;
 }
 
 /* ---- host-side helpers ---------------------------------------------------- */
