@@ -117,8 +117,81 @@ static void eg_tramp_free_pages(struct page **pages, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (pages[i])
+		if (pages[i]) {
 			__free_page(pages[i]);
+			atomic64_dec(&eg_counters.table_pages);
+		}
+}
+
+static struct page *eg_tramp_alloc_page(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+	if (page)
+		atomic64_inc(&eg_counters.table_pages);
+	return page;
+}
+
+/*
+ * The default view must run the same bytes, unwritable by the guest
+ * (Documentation/trampoline.rst, "The gates"): a guest that could write
+ * the default view's copy could place a VMFUNC anywhere in it and enter
+ * the verified copy at any offset.  So [code_gpa, +ncode pages) must be a
+ * read-only memslot holding the payload, zero-padded; and the private
+ * pages' addresses must be RAM in the default view, where the exit gate
+ * reads the canary without an MMIO exit.  The memslot contents are read
+ * through the VMM's mapping: install from the VM's own process.
+ */
+static int eg_tramp_check_default_view(struct kvm *kvm,
+				       const struct eg_trampoline *t,
+				       const char **why)
+{
+	struct kvm_memory_slot *slot;
+	unsigned long hva = 0;
+	bool ro = false, data = false;
+	unsigned int i;
+	void *buf;
+	int idx, r = 0;
+
+	if (current->mm != kvm->mm) {
+		*why = "install the trampoline from the VM's own process";
+		return -EINVAL;
+	}
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = gfn_to_memslot(kvm, t->code_gpa >> PAGE_SHIFT);
+	if (slot && (slot->flags & KVM_MEM_READONLY) &&
+	    (t->code_gpa >> PAGE_SHIFT) + t->ncode <=
+	    slot->base_gfn + slot->npages) {
+		ro = true;
+		hva = slot->userspace_addr +
+		      ((t->code_gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+	}
+	slot = gfn_to_memslot(kvm, t->data_gpa >> PAGE_SHIFT);
+	data = slot && (t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN) >> PAGE_SHIFT <=
+	       slot->base_gfn + slot->npages;
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (!ro) {
+		*why = "code_gpa is not in a read-only memslot in the default view";
+		return -EINVAL;
+	}
+	if (!data) {
+		*why = "data_gpa is not RAM in the default view";
+		return -EINVAL;
+	}
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < t->ncode && !r; i++) {
+		if (copy_from_user(buf, (void __user *)(hva + i * PAGE_SIZE),
+				   PAGE_SIZE))
+			r = -EFAULT;
+		else if (memcmp(buf, page_address(t->code[i]), PAGE_SIZE))
+			r = -EINVAL;
+	}
+	kfree(buf);
+	if (r)
+		*why = "the default view's copy differs from the verified payload";
+	return r;
 }
 
 /* After the view's leaves are zapped and INVEPT'd. */
@@ -140,14 +213,14 @@ static int eg_tramp_alloc(struct eg_trampoline *t, const u8 *payload,
 	for (i = 0; i < t->ncode; i++) {
 		size_t off = (size_t)i * PAGE_SIZE;
 
-		t->code[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		t->code[i] = eg_tramp_alloc_page();
 		if (!t->code[i])
 			return -ENOMEM;
 		memcpy(page_address(t->code[i]), payload + off,
 		       min_t(size_t, PAGE_SIZE, len - off));
 	}
 	for (i = 0; i < ARRAY_SIZE(t->data); i++) {
-		t->data[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		t->data[i] = eg_tramp_alloc_page();
 		if (!t->data[i])
 			return -ENOMEM;
 	}
@@ -298,6 +371,11 @@ int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 	kvfree(blob);
 	if (r)
 		goto err_free;
+	r = eg_tramp_check_default_view(vm->kvm, t, &why);
+	if (r) {
+		r = eg_reject(r, why);
+		goto err_free;
+	}
 
 	spin_lock(&vm->mmu_lock);
 	r = eg_tramp_reserve(view, t);

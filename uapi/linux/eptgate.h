@@ -55,7 +55,7 @@ struct eptgate_info {
 	__u64 vmx_procbased2;	/* out: raw IA32_VMX_PROCBASED_CTLS2 */
 	/* module-wide counters, for leak checks */
 	__u64 bindings;		/* live VM bindings */
-	__u64 table_pages;	/* EPT table and EPTP-list pages allocated */
+	__u64 table_pages;	/* EPT table, EPTP-list, trampoline pages */
 	__u64 pages_ref;	/* guest pages referenced by views (own RAM) */
 	__u64 pages_pinned;	/* peer pages pinned (FOLL_PIN) for windows */
 };
@@ -157,6 +157,12 @@ struct eptgate_vcpu_stats {
  * EPTGATE_TRAMPOLINE_PARAM_OFF), and, if doorbell_gpa is nonzero, a
  * doorbell page whose writes exit to KVM's fast MMIO path (an ioeventfd)
  * and resume in the view.
+ *
+ * The default view must run the same code, unwritable by the guest:
+ * [code_gpa, + payload pages) is a KVM_MEM_READONLY memslot holding the
+ * payload, zero-padded to whole pages; [data_gpa, +DATA_LEN) is RAM in
+ * the default view; the VMM registers an ioeventfd of length 0 at
+ * doorbell_gpa.  Install from the VM's own process.
  */
 #define EPTGATE_TRAMPOLINE_CODE_MAX	(16 * 1024)
 #define EPTGATE_TRAMPOLINE_BLOB_MAX	(64 * 1024)
