@@ -98,7 +98,7 @@ struct eg_ept_cache {
 
 struct eg_view_stats {
 	u64 switches, exits, ept_violations, lazy_fills, fallbacks, zaps;
-	u64 event_fallbacks, doorbells;
+	u64 event_fallbacks, doorbells, fill_retries;
 };
 
 /* A verified trampoline of one view (trampoline.c); eg_mutex. */
@@ -140,6 +140,7 @@ struct eg_vcpu {
 	u32 exit_view;			/* view seen at the last exit */
 	bool armed;			/* VMCS points at eptp_list */
 	bool kvm_had_vmfunc;		/* KVM's own secondary-control bit */
+	u32 fill_retries;		/* lazy-fill retries in a row */
 	u64 entries, exits, exits_alt, vmfunc_ud;
 };
 

@@ -218,14 +218,55 @@ out:
 	rcu_read_unlock();
 }
 
+enum eg_fill {
+	/* mapped: resume in the view */
+	EG_FILL_DONE,
+	/* allowed, but not now: KVM's own fault handling brings the page */
+	EG_FILL_RETRY,
+	/* the view does not allow it: fall back */
+	EG_FILL_DENIED,
+};
+
+/* Retries of one vCPU before it falls back (a page that never comes). */
+#define EG_FILL_RETRIES		16
+
+/*
+ * A leaf is there but lacks what the access needs (filled read-only from
+ * a shared page, or by another vCPU for a read).  If the host now maps
+ * the same page writable, widen the leaf in place (no INVEPT needed to
+ * add rights); if it maps another page, the MMU notifier zaps this leaf.
+ */
+static enum eg_fill eg_fill_upgrade(u64 *sptep, unsigned long hva, u64 qual,
+				    u32 access)
+{
+	u64 e = *sptep;
+	struct page *page;
+	bool same;
+
+	if ((eg_ept_access(e) & qual) == qual)
+		return EG_FILL_DONE;	/* a stale translation: retry */
+	if (!(e & EG_EPT_SW_REF) ||
+	    get_user_pages_fast_only(hva, 1, FOLL_WRITE, &page) != 1)
+		return EG_FILL_RETRY;
+	same = page_to_phys(page) == eg_ept_addr(e);
+	put_page(page);
+	if (!same)
+		return EG_FILL_RETRY;
+	WRITE_ONCE(*sptep, (e & ~(u64)EG_EPT_RWX) | access);
+	return EG_FILL_DONE;
+}
+
 /*
  * Lazy fill: an EPT violation on own RAM that the view allows.  Takes a
  * reference on the page the VM's mm maps at the gfn's hva, without
  * sleeping (interrupts are off), and maps it.  The MMU notifier zaps it
- * again before the host reuses the page.  mmu_lock held.
+ * again before the host reuses the page.  When the host page is not
+ * there yet (never touched, swapped out, copy-on-write), KVM's handling
+ * of this same exit faults it in, in its own view, and the access is
+ * retried in the view.  mmu_lock held.
  */
-static bool eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
-			 struct eg_view *view)
+static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
+				 struct eg_view *view)
 {
 	u64 gpa = eg_vmread(GUEST_PHYSICAL_ADDRESS);
 	u64 qual = eg_vmread(EXIT_QUALIFICATION) & EG_EPT_QUAL_ACCESS;
@@ -239,9 +280,9 @@ static bool eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	int idx;
 
 	if (!r || r->kind != EG_RANGE_RAM || (qual & ~(u64)r->access))
-		return false;
-	if (vm->mmu_invalidate_in_progress || current->mm != kvm->mm)
-		return false;
+		return EG_FILL_DENIED;
+	if (current->mm != kvm->mm)
+		return EG_FILL_DENIED;
 	access = r->access;
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
@@ -253,37 +294,60 @@ static bool eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (!hva || (qual & ~(u64)access))
-		return false;
+		return EG_FILL_DENIED;
+	if (vm->mmu_invalidate_in_progress)
+		return EG_FILL_RETRY;
 	if (eg_ept_cache_topup(&vm->cache, GFP_ATOMIC | __GFP_NOWARN))
-		return false;
+		return EG_FILL_RETRY;
 	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, &vm->cache);
 	if (!sptep)
-		return false;
-	if (eg_ept_present(*sptep))	/* filled by another vCPU */
-		return (eg_ept_access(*sptep) & qual) == qual;
+		return EG_FILL_DENIED;
+	if (eg_ept_present(*sptep))
+		return eg_fill_upgrade(sptep, hva, qual, access);
 	if (get_user_pages_fast_only(hva, 1,
 				     (access & EG_EPT_W) ? FOLL_WRITE : 0,
-				     &page) != 1)
-		return false;
+				     &page) != 1) {
+		/*
+		 * The host maps the page read-only for now (the zero page,
+		 * copy-on-write, KSM): a read or a fetch may map it
+		 * read-only; a write comes back here once KVM has broken
+		 * the sharing (and the MMU notifier has zapped this leaf).
+		 */
+		if (!(access & EG_EPT_W) || (qual & EG_EPT_W) ||
+		    get_user_pages_fast_only(hva, 1, 0, &page) != 1)
+			return EG_FILL_RETRY;
+		access &= ~EG_EPT_W;
+	}
 	WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(page), access, 1,
 					    EG_EPT_SW_REF));
 	atomic64_inc(&eg_counters.pages_ref);
-	return true;
+	return EG_FILL_DONE;
 }
 
 /* The view to resume in after an exit taken in view @id; mmu_lock held. */
-static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu, u32 id,
-			  u32 reason)
+static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu,
+			  struct eg_vcpu *vs, u32 id, u32 reason)
 {
 	struct eg_view *view = vm->views[id];
 
 	switch (reason) {
 	case EXIT_REASON_EPT_VIOLATION:
 		view->stats.ept_violations++;
-		if (eg_lazy_fill(vm, vcpu, view)) {
+		switch (eg_lazy_fill(vm, vcpu, view)) {
+		case EG_FILL_DONE:
 			view->stats.lazy_fills++;
+			vs->fill_retries = 0;
 			return id;
+		case EG_FILL_RETRY:
+			if (vs->fill_retries++ < EG_FILL_RETRIES) {
+				view->stats.fill_retries++;
+				return id;
+			}
+			break;
+		case EG_FILL_DENIED:
+			break;
 		}
+		vs->fill_retries = 0;
 		break;
 	case EXIT_REASON_EPT_MISCONFIG:
 		/* The doorbell: KVM's fast MMIO path signals the ioeventfd. */
@@ -338,7 +402,7 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 		view->stats.exits++;
 		if (id != vs->resume_view)
 			view->stats.switches++;
-		resume = eg_exit_policy(vm, vcpu, id, reason);
+		resume = eg_exit_policy(vm, vcpu, vs, id, reason);
 	}
 	vs->exit_view = id;
 	vs->resume_view = vm->enabled && !vm->dying ? resume : 0;

@@ -18,7 +18,7 @@
 #define EG_SIZE_ACCESS_V1	offsetofend(struct eptgate_access, len)
 #define EG_SIZE_WINDOW_V1	offsetofend(struct eptgate_window, peer_gpa)
 #define EG_SIZE_SWITCHING_V1	offsetofend(struct eptgate_switching, flags)
-#define EG_SIZE_VIEW_STATS_V1	offsetofend(struct eptgate_view_stats, doorbells)
+#define EG_SIZE_VIEW_STATS_V1	offsetofend(struct eptgate_view_stats, fill_retries)
 #define EG_SIZE_VCPU_STATS_V1	offsetofend(struct eptgate_vcpu_stats, vmfunc_ud)
 #define EG_SIZE_TRAMPOLINE_V1	offsetofend(struct eptgate_trampoline, doorbell_gpa)
 /* Largest window: its pages are pinned and listed in one array. */

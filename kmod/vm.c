@@ -319,6 +319,7 @@ static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
 		st.zaps = view->stats.zaps;
 		st.event_fallbacks = view->stats.event_fallbacks;
 		st.doorbells = view->stats.doorbells;
+		st.fill_retries = view->stats.fill_retries;
 	}
 	spin_unlock(&vm->mmu_lock);
 	if (!view)

@@ -131,6 +131,7 @@ struct eptgate_view_stats {
 	__u64 zaps;		/* entries removed (host invalidation, unmap) */
 	__u64 event_fallbacks;	/* fallbacks before injecting an event */
 	__u64 doorbells;	/* doorbell writes that resumed in the view */
+	__u64 fill_retries;	/* lazy fills retried after KVM's own fault */
 };
 
 struct eptgate_vcpu_stats {
