@@ -24,7 +24,7 @@ KSRC_TARBALL := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(B)/ksrc-scripts/linux-source-6.1/scripts/checkpatch.pl
 KERNEL_SOURCES := $(wildcard kmod/*.[ch]) uapi/linux/eptgate.h
 
-UNIT_TESTS := test_ept_entry test_range test_uarg test_tx
+UNIT_TESTS := test_ept_entry test_range test_uarg test_tx test_tramp
 UNIT_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Itests -Ikmod -Iuapi -include tests/kshim.h
@@ -75,6 +75,12 @@ $(B)/unit/eg_tx-freestanding.o: $(TX_SRC)
 
 $(B)/unit/test_tx: tests/test_tx.c $(TX_SRC) tests/*.h $(B)/unit/eg_tx-freestanding.o
 	$(CC) $(UNIT_CFLAGS) -Iguest/tx -pthread -o $@ $< guest/tx/eg_tx.c
+
+# The trampoline's body on the host, with the same Tx path.
+$(B)/unit/test_tramp: tests/test_tramp.c guest/trampoline/tramp.c $(TX_SRC) \
+		guest/trampoline/*.h tests/tap.h
+	$(CC) $(filter-out -include tests/kshim.h,$(UNIT_CFLAGS)) -Iguest/trampoline \
+		-Iguest/tx -o $@ $< guest/trampoline/tramp.c guest/tx/eg_tx.c
 
 unit: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	@for t in $^; do echo "# $${t##*/}"; $$t || exit 1; done

@@ -45,6 +45,34 @@ static void fuzz_checks(const u8 *d, size_t n)
 	}
 }
 
+static void fuzz_trampoline(const u8 *d, size_t n)
+{
+	struct eptgate_trampoline t;
+	const char *why = NULL;
+
+	if (n < sizeof(t))
+		return;
+	memcpy(&t, d, sizeof(t));
+	if (eg_check_trampoline(&t, &why) == 0) {
+		CHECK(t.view >= 1 && t.view < EPTGATE_MAX_VIEWS && !t.flags && !t.pad);
+		CHECK(t.blob_len && t.blob_len <= EPTGATE_TRAMPOLINE_BLOB_MAX);
+		CHECK(t.param_len <= EPTGATE_TRAMPOLINE_PARAM_MAX);
+		CHECK(!((t.code_gpa | t.data_gpa | t.doorbell_gpa) & 0xfff));
+		CHECK(t.code_gpa + EPTGATE_TRAMPOLINE_CODE_MAX <= EG_GPA_LIMIT);
+		CHECK(t.data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN <= EG_GPA_LIMIT);
+		/* code (its most), data and doorbell are disjoint */
+		CHECK(t.code_gpa + EPTGATE_TRAMPOLINE_CODE_MAX <= t.data_gpa ||
+		      t.data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN <= t.code_gpa);
+		if (t.doorbell_gpa)
+			CHECK((t.doorbell_gpa + 4096 <= t.code_gpa ||
+			       t.code_gpa + EPTGATE_TRAMPOLINE_CODE_MAX <= t.doorbell_gpa) &&
+			      (t.doorbell_gpa + 4096 <= t.data_gpa ||
+			       t.data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN <= t.doorbell_gpa));
+	} else {
+		CHECK(why && why[0]);
+	}
+}
+
 /* Range set against a page-granular model over a 256-page space. */
 static void fuzz_ranges(const u8 *d, size_t n)
 {
@@ -100,6 +128,7 @@ int LLVMFuzzerTestOneInput(const u8 *d, size_t n);
 int LLVMFuzzerTestOneInput(const u8 *d, size_t n)
 {
 	fuzz_checks(d, n);
+	fuzz_trampoline(d, n);
 	fuzz_ranges(d, n);
 	return 0;
 }

@@ -98,6 +98,24 @@ int main(void)
 	w = win(0x100000, 0x2000, 0x3000, EPTGATE_ACCESS_R);
 	w.pad = 1;
 	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: nonzero pad");
+	{
+		struct eptgate_trampoline t = { .size = sizeof(t), .view = 1,
+			.blob_len = 100, .code_gpa = 0x100000, .data_gpa = 0x104000 };
+
+		TAP_CHECK(eg_check_trampoline(&t, &why) == 0, "trampoline: code then data, adjacent");
+		t.data_gpa = 0x103000;
+		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: data inside the code's 16 KiB");
+		t.data_gpa = 0x104000; t.doorbell_gpa = 0x107000;
+		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: doorbell inside the data pages");
+		t.doorbell_gpa = 0x200000; t.blob_len = EPTGATE_TRAMPOLINE_BLOB_MAX + 1;
+		TAP_CHECK(eg_check_trampoline(&t, &why) == -EFBIG, "trampoline: blob over 64 KiB is -EFBIG");
+		t.blob_len = 0;
+		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: empty blob");
+		t.blob_len = 100; t.param_len = EPTGATE_TRAMPOLINE_PARAM_MAX + 1;
+		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: parameters over the limit");
+		t.param_len = 8; t.code_gpa = 0x100800;
+		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: unaligned code");
+	}
 	TAP_CHECK(why && why[0], "every rejection has a reason");
 	return tap_done();
 }
