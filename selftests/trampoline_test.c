@@ -8,24 +8,32 @@
  * module's .eptgate keyring with add_key(2) (the emulated machine has no
  * keyctl), and removes it at the end.
  *
- * VM 1's memory:
+ * VM 1's memory (Documentation/trampoline.rst, "The gates": the default
+ * view runs the same bytes as the view, from a read-only memslot):
  *   memslot 0    the test's code, stacks, page tables: RWX in view 1
- *   CODE_GPA     memslot 1, 8 pages: the guest's own copy of the code
- *                pages (a decoy routine returning PROBE_MARKER_GUEST, then
- *                int3) and of the data pages (DATA_PATTERN); in view 1 the
- *                module maps its verified copy of probe.bin X+R at CODE_GPA
- *                and its private data pages R+W at DATA_GPA = CODE_GPA +
- *                16 KiB (where probe.S looks for the canary)
- *   EXTRA_GPA    memslot 2, 4 pages: a RAM range of view 1 that a failed
+ *   CODE_GPA     memslot 1, KVM_MEM_READONLY, the payload's pages: the
+ *                probe (probe.bin, the signed blob's payload) zero-padded
+ *                to whole pages, written by the host.  In view 1 the
+ *                module maps its verified copy X+R there.
+ *   DATA_GPA     memslot 2, EPTGATE_TRAMPOLINE_DATA_LEN of ordinary RAM
+ *                (DATA_PATTERN) at CODE_GPA + 16 KiB, where probe.S looks
+ *                for the canary; in view 1 the module's private pages R+W
+ *   RWCOPY_GPA   memslot 3, 8 writable pages: the same payload at + 0 and
+ *                RAM at + 16 KiB (a default-view copy the guest could write)
+ *   EXTRA_GPA    memslot 4, 4 pages: a RAM range of view 1 that a failed
  *                install must leave alone
  *   DOORBELL_GPA not RAM: the doorbell page, a KVM_IOEVENTFD (len 0)
+ *   NOMEM_GPA    not RAM, no memslot
  * Guest virtual = guest physical throughout.
  *
- * The guest calls the code page in view 0 (the decoy must run), then in
- * view 1 (the probe must run and see the canary and the parameters), rings
- * the doorbell from the probe (the eventfd must fire and the probe must go
- * on in view 1), writes the code page in view 1 (falls back to view 0 and
- * lands in its own copy) and calls the probe again.
+ * The guest calls the code page in view 0 (the read-only copy of the
+ * probe runs and finds the guest's own RAM, not the canary, at DATA_GPA),
+ * then in view 1 (the module's copy: canary and parameters), rings the
+ * doorbell from the probe (the eventfd must fire and the probe must go on
+ * in view 1), writes a VMFUNC over the code's first bytes in view 0 (the
+ * read-only memslot: KVM_EXIT_MMIO, the write is dropped, the code still
+ * runs) and in view 1 (not writable there: falls back to view 0, then the
+ * same MMIO exit), and calls the probe in view 1 again.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -33,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "eptgate_util.h"
@@ -41,25 +50,36 @@
 #define CODE_GPA	0x10000000ULL
 #define CODE_SLOT	1
 #define DATA_GPA	(CODE_GPA + EPTGATE_TRAMPOLINE_CODE_MAX)
-#define CODE_PAGES	((EPTGATE_TRAMPOLINE_CODE_MAX + EPTGATE_TRAMPOLINE_DATA_LEN) / 4096)
+#define DATA_SLOT	2
+#define DATA_PAGES	(EPTGATE_TRAMPOLINE_DATA_LEN / 4096)
+#define RWCOPY_GPA	0x18000000ULL
+#define RWCOPY_SLOT	3
+#define RWCOPY_PAGES	((EPTGATE_TRAMPOLINE_CODE_MAX + EPTGATE_TRAMPOLINE_DATA_LEN) / 4096)
 #define EXTRA_GPA	0x30000000ULL
-#define EXTRA_SLOT	2
+#define EXTRA_SLOT	4
 #define EXTRA_LEN	EPTGATE_TRAMPOLINE_DATA_LEN
 #define DOORBELL_GPA	0x20000000ULL
+#define NOMEM_GPA	0x38000000ULL
 
 #define DATA_PATTERN	0xda7ada7ada7ada7aULL
 #define PARAM0		0x5041524d30313233ULL	/* "PARM0123" */
 #define PARAM1		0x0123456789abcdefULL
-/* Offset in the code page the guest writes to in view 1. */
-#define WRITE_OFF	0x800
-#define WRITE_VAL	0x5752495445434f44ULL	/* "WRITECOD" */
+/*
+ * What the guest writes over the first qword of the code: a VMFUNC
+ * (0f 01 d4) and int3s, the guest planting its own gate.
+ */
+#define WRITE_VAL	0xccccccccccd4010fULL
 
 #define KEY_DESC	"eptgate-selftest-signer"
 
+/* The module's reasons (kmod/trampoline.c) for the default-view checks. */
+#define R_CODE	"code_gpa is not in a read-only memslot in the default view"
+#define R_DIFF	"the default view's copy differs from the verified payload"
+#define R_DATA	"data_gpa is not RAM in the default view"
+#define R_MM	"install the trampoline from the VM's own process"
+
 static_assert(PROBE_CODE_MAX == EPTGATE_TRAMPOLINE_CODE_MAX, "probe.h");
 static_assert(PROBE_PARAM_OFF == EPTGATE_TRAMPOLINE_PARAM_OFF, "probe.h");
-static_assert(DATA_GPA + EPTGATE_TRAMPOLINE_DATA_LEN ==
-	      CODE_GPA + CODE_PAGES * 4096, "layout");
 
 /* ---- guest ----------------------------------------------------------------- */
 
@@ -85,13 +105,13 @@ static void call_code(uint64_t doorbell)
 
 static void guest_code(void)
 {
-	uint64_t in_view, after;
+	uint64_t before, after;
 
-	/* 1: view 0 - the guest's own copy at CODE_GPA. */
+	/* 1: view 0 - the read-only copy, with the guest's RAM at DATA_GPA. */
 	clear_res();
 	call_code(0);
 	GUEST_SYNC_ARGS(1, res[PROBE_RES_CANARY], res[PROBE_RES_MARKER],
-			guest_read64(DATA_GPA), 0);
+			res[PROBE_RES_PARAM], res[PROBE_RES_COUNT]);
 
 	/* 2: view 1 - the module's verified copy. */
 	clear_res();
@@ -107,19 +127,35 @@ static void guest_code(void)
 	GUEST_SYNC_ARGS(3, res[PROBE_RES_AFTER_DB], res[PROBE_RES_MARKER],
 			res[PROBE_RES_COUNT], 0);
 
-	/* 4: a write to the code page in view 1 falls back to view 0. */
-	vmfunc_eptp(1);
-	in_view = guest_read64(CODE_GPA + WRITE_OFF);
-	guest_write64(CODE_GPA + WRITE_OFF, WRITE_VAL);
-	after = guest_read64(CODE_GPA + WRITE_OFF);
-	GUEST_SYNC_ARGS(4, in_view, after, 0, 0);
+	/*
+	 * 4: view 0 - a write to the read-only memslot exits to the host
+	 * (KVM_EXIT_MMIO), which drops it; the code is unchanged and runs.
+	 */
+	vmfunc_eptp(0);
+	before = guest_read64(CODE_GPA);
+	guest_write64(CODE_GPA, WRITE_VAL);
+	after = guest_read64(CODE_GPA);
+	clear_res();
+	call_code(0);
+	GUEST_SYNC_ARGS(4, before, after, res[PROBE_RES_MARKER],
+			res[PROBE_RES_COUNT]);
 
-	/* 5: the verified copy still runs in view 1, unchanged. */
+	/*
+	 * 5: view 1 - the code page is not writable: the write falls back to
+	 * view 0 and hits the read-only memslot (KVM_EXIT_MMIO).
+	 */
+	vmfunc_eptp(1);
+	before = guest_read64(CODE_GPA);
+	guest_write64(CODE_GPA, WRITE_VAL);
+	after = guest_read64(CODE_GPA);
+	GUEST_SYNC_ARGS(5, before, after, 0, 0);
+
+	/* 6: the verified copy still runs in view 1, unchanged. */
 	clear_res();
 	vmfunc_eptp(1);
 	call_code(0);
-	GUEST_SYNC_ARGS(5, res[PROBE_RES_CANARY], res[PROBE_RES_MARKER],
-			res[PROBE_RES_COUNT], guest_read64(CODE_GPA + WRITE_OFF));
+	GUEST_SYNC_ARGS(6, res[PROBE_RES_CANARY], res[PROBE_RES_MARKER],
+			res[PROBE_RES_COUNT], guest_read64(CODE_GPA));
 
 	GUEST_DONE();
 }
@@ -127,7 +163,7 @@ static void guest_code(void)
 /* ---- host ------------------------------------------------------------------ */
 
 #define MARKER_MODULE	((unsigned long long)PROBE_MARKER_MODULE)
-#define MARKER_GUEST	((unsigned long long)PROBE_MARKER_GUEST)
+#define CANARY1		((unsigned long long)EPTGATE_TRAMPOLINE_CANARY(1))
 
 struct blob {
 	const char *name;
@@ -207,29 +243,79 @@ static void expect_install(int bfd, struct eptgate_trampoline *t, int err,
 	TEST_ASSERT(r == -err,
 		    "%s: EPTGATE_INSTALL_TRAMPOLINE returned %d (%s), expected -%s%s",
 		    what, r, errname(-r), errname(err),
-		    !r ? " - the blob was accepted (see dmesg)" : " (dmesg says why)");
+		    !r ? " - the trampoline was accepted (see dmesg)" : " (dmesg says why)");
+}
+
+/* The module's counters, on the test's open /dev/eptgate fd. */
+static uint64_t table_pages(int dev)
+{
+	return eptgate_get_info(dev).table_pages;
+}
+
+/* Payload pages of the probe, and the probe itself (probe.bin). */
+static const struct blob *payload;
+static uint64_t ncode;
+
+/* /dev/kmsg at its end (or -1): the module's reasons for a refusal. */
+static int kmsg = -1;
+
+/*
+ * The module's reason for the refusal just made: if it logged one, it
+ * must contain @reason.  (Reasons are rate limited, and /dev/kmsg may be
+ * missing: then the errno and the rest are all there is to check.)
+ */
+static void check_reason(const char *what, const char *reason)
+{
+	char line[512];
+
+	if (!eptgate_kmsg_find(kmsg, "eg_trampoline_install: ", line,
+			       sizeof(line))) {
+		if (kmsg >= 0)
+			ksft_print_msg("%s: no eg_trampoline_install line in the kernel log (rate limited?)\n",
+				       what);
+		return;
+	}
+	TEST_ASSERT(strstr(line, reason),
+		    "%s: the module says \"%s\", expected the reason \"%s\"",
+		    what, line, reason);
+}
+
+/* A RAM range of view 1 can be set at [@gpa, +@len) unless it is not RAM. */
+static void check_range_free(int bfd, uint64_t gpa, uint64_t len,
+			     const char *what)
+{
+	int r = __eptgate_set_access(bfd, 1, gpa, len, EPTGATE_RO);
+
+	if (r == -ENOENT)	/* not inside the memslots: nothing to probe */
+		return;
+	TEST_ASSERT(!r, "%s: after the refusal, a RAM range of view 1 at [0x%lx, +0x%lx) returned %d (%s), expected success: the refused install left a reservation",
+		    what, gpa, len, r, errname(-r));
+	eptgate_set_access(bfd, 1, gpa, len, 0);
 }
 
 /*
- * The guest's own bytes at CODE_GPA: "movq $0, (%rdi); movabs
- * $MARKER_GUEST, %rax; mov %rax, 8(%rdi); ret", then int3 up to
- * EPTGATE_TRAMPOLINE_CODE_MAX: a vCPU that fell back to view 0 in the
- * middle of the probe stops on #BP instead of running on.
+ * An install refused before it reserved anything: -@err, for @reason;
+ * the pages it allocated are freed again (table_pages as before), and
+ * view 1 has nothing at the code and data addresses it was given, nor at
+ * CODE_GPA and DATA_GPA.
  */
-static void write_decoy(uint8_t *p)
+static void expect_refused(int dev, int bfd, struct eptgate_trampoline *t,
+			   int err, const char *what, const char *reason)
 {
-	static const uint8_t head[] = { 0x48, 0xc7, 0x07, 0, 0, 0, 0,
-					0x48, 0xb8 };
-	static const uint8_t tail[] = { 0x48, 0x89, 0x47, 0x08, 0xc3 };
-	uint64_t marker = PROBE_MARKER_GUEST;
-	size_t off = 0;
+	uint64_t before = table_pages(dev), after;
 
-	memset(p, 0xcc, EPTGATE_TRAMPOLINE_CODE_MAX);
-	memcpy(p + off, head, sizeof(head));
-	off += sizeof(head);
-	memcpy(p + off, &marker, sizeof(marker));
-	off += sizeof(marker);
-	memcpy(p + off, tail, sizeof(tail));
+	if (kmsg >= 0)
+		lseek(kmsg, 0, SEEK_END);
+	expect_install(bfd, t, err, what);
+	check_reason(what, reason);
+	after = table_pages(dev);
+	TEST_ASSERT(after == before,
+		    "%s: table_pages %lu before the refused install, %lu after: the refused trampoline's pages were not freed",
+		    what, before, after);
+	check_range_free(bfd, t->code_gpa, ncode * EPTGATE_PAGE_SIZE, what);
+	check_range_free(bfd, t->data_gpa, EPTGATE_TRAMPOLINE_DATA_LEN, what);
+	check_range_free(bfd, CODE_GPA, ncode * EPTGATE_PAGE_SIZE, what);
+	check_range_free(bfd, DATA_GPA, EPTGATE_TRAMPOLINE_DATA_LEN, what);
 }
 
 static void check_view(int bfd, uint32_t expect, int stage)
@@ -241,24 +327,86 @@ static void check_view(int bfd, uint32_t expect, int stage)
 		    stage, cs.view, expect);
 }
 
+/* The host's view of the read-only copy must still be the payload, padded. */
+static void check_ro_copy(const uint8_t *code_hva, const char *when)
+{
+	uint64_t i;
+
+	TEST_ASSERT(!memcmp(code_hva, payload->buf, payload->len),
+		    "%s: the read-only memslot at 0x%llx no longer holds the payload",
+		    when, CODE_GPA);
+	for (i = payload->len; i < ncode * EPTGATE_PAGE_SIZE; i++)
+		TEST_ASSERT(!code_hva[i],
+			    "%s: padding byte 0x%lx of the read-only memslot is 0x%x, expected 0",
+			    when, i, code_hva[i]);
+}
+
+/*
+ * Run to the guest's 8-byte write of WRITE_VAL at CODE_GPA, which must
+ * exit as KVM_EXIT_MMIO (a write to a KVM_MEM_READONLY memslot).  The
+ * next KVM_RUN completes it, i.e. drops it.
+ */
+static void expect_code_write_mmio(struct kvm_vcpu *vcpu, int stage)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_MMIO,
+		    "stage %d: exit reason %u (%s) at the guest's write to the code page, expected KVM_EXIT_MMIO (a write to the read-only memslot)%s",
+		    stage, run->exit_reason, exit_reason_str(run->exit_reason),
+		    run->exit_reason == KVM_EXIT_IO ?
+			": the write did not exit, so it went to writable memory" : "");
+	TEST_ASSERT(run->mmio.phys_addr == CODE_GPA && run->mmio.is_write &&
+		    run->mmio.len == 8 &&
+		    !memcmp(run->mmio.data, &(uint64_t){ WRITE_VAL }, 8),
+		    "stage %d: MMIO exit at gpa 0x%llx len %u is_write %u data 0x%lx, expected the 8-byte write of 0x%llx at 0x%llx",
+		    stage, (unsigned long long)run->mmio.phys_addr, run->mmio.len,
+		    run->mmio.is_write, *(uint64_t *)run->mmio.data, WRITE_VAL,
+		    CODE_GPA);
+}
+
+/*
+ * INSTALL_TRAMPOLINE from a child process (another mm): -errno.  The
+ * guest's memory is MADV_DONTFORK (main()), as a VMM's is: fork() must not
+ * write-protect it for copy-on-write in this process (with the module of
+ * 1017f3d, view 1's lazy fills then fell back to view 0 for good on pages
+ * the guest only reads or executes; 02ef9a0 maps them read-only instead).
+ */
+static int install_from_child(int bfd, struct eptgate_trampoline *t)
+{
+	int status;
+	pid_t pid = fork();
+
+	TEST_ASSERT(pid >= 0, "fork failed, errno: %i (%s)", errno,
+		    strerror(errno));
+	if (!pid)
+		_exit(-__eptgate_install_trampoline(bfd, t) & 0xff);
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status),
+		    "the child that installs the trampoline did not exit normally (status 0x%x)",
+		    status);
+	return -WEXITSTATUS(status);
+}
+
 int main(void)
 {
 	struct blob good, unsig, flipped, wrongkey, truncated, oversized, cert;
-	struct eptgate_view_stats st2, st3, st4, st5;
+	struct eptgate_view_stats st2, st3, st4, st5, st6;
+	uint64_t ev, tp0, tp1, tp2, tp3, tp4, freed, first;
+	uint8_t *code_hva, *rw_hva, *big;
 	struct eptgate_counters base, now;
+	uint64_t *data_hva, tables;
 	struct eptgate_trampoline t;
-	uint64_t slot0_gpa, slot0_len, ev;
-	uint8_t *code_hva, *big;
 	struct kvm_vcpu *vcpu;
 	int32_t ring, key, old;
 	struct kvm_vm *vm;
 	int dev, bfd, efd, r;
 	struct ucall uc;
 	uint32_t view;
+	uint8_t save;
 
 	eptgate_require();
 	ksft_print_header();
-	ksft_set_plan(17);
+	ksft_set_plan(22);
 
 	find_tramp_dir();
 	load(&good, "good.signed");
@@ -269,6 +417,16 @@ int main(void)
 	load(&oversized, "oversized.signed");
 	load(&cert, "signing_cert.der");
 
+	/* "unsigned" is probe.bin: the payload the good blob signs. */
+	payload = &unsig;
+	TEST_ASSERT(unsig.len && unsig.len <= EPTGATE_TRAMPOLINE_CODE_MAX &&
+		    good.len > unsig.len &&
+		    !memcmp(good.buf, unsig.buf, unsig.len),
+		    "tramp/unsigned (%zu bytes) is not the payload of tramp/good.signed (%zu bytes)",
+		    unsig.len, good.len);
+	ncode = (unsig.len + EPTGATE_PAGE_SIZE - 1) / EPTGATE_PAGE_SIZE;
+	memcpy(&first, unsig.buf, unsig.len < 8 ? unsig.len : 8);
+
 	ring = eptgate_keyring_serial();
 	/* A key left behind by an earlier run that died. */
 	old = eptgate_keyring_find(ring, KEY_DESC);
@@ -277,19 +435,25 @@ int main(void)
 			    "cannot unlink key %d left in the .eptgate keyring", old);
 
 	eptgate_read_counters(&base);
+	kmsg = eptgate_kmsg_open();
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vm_init_descriptor_tables(vm);
 	vcpu_init_descriptor_tables(vcpu);
-	code_hva = vm_add_ram(vm, CODE_SLOT, CODE_GPA, CODE_PAGES);
-	write_decoy(code_hva);
-	eptgate_fill64(code_hva + EPTGATE_TRAMPOLINE_CODE_MAX, DATA_PATTERN,
-		       EPTGATE_TRAMPOLINE_DATA_LEN);
+	/* The read-only copy: the host writes it through its own mapping. */
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, CODE_GPA,
+				    CODE_SLOT, ncode, KVM_MEM_READONLY);
+	vm_identity_map(vm, CODE_GPA, ncode);
+	code_hva = addr_gpa2hva(vm, CODE_GPA);
+	memset(code_hva, 0, ncode * EPTGATE_PAGE_SIZE);
+	memcpy(code_hva, unsig.buf, unsig.len);
+	data_hva = vm_add_ram(vm, DATA_SLOT, DATA_GPA, DATA_PAGES);
+	eptgate_fill64(data_hva, DATA_PATTERN, EPTGATE_TRAMPOLINE_DATA_LEN);
+	rw_hva = vm_add_ram(vm, RWCOPY_SLOT, RWCOPY_GPA, RWCOPY_PAGES);
+	memcpy(rw_hva, unsig.buf, unsig.len);
 	vm_add_ram(vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_LEN / 4096);
 	vm_identity_map(vm, DOORBELL_GPA, 1);
-	vm_memslot0_range(vm, &slot0_gpa, &slot0_len);
-	TEST_ASSERT(slot0_len >= 0x10000 + EPTGATE_TRAMPOLINE_CODE_MAX,
-		    "memslot 0 is only 0x%lx bytes", slot0_len);
+	vm_guest_memory_dontfork(vm);
 
 	dev = eptgate_open();
 	bfd = eptgate_bind_vm(dev, vm);
@@ -343,12 +507,76 @@ int main(void)
 	expect_install(bfd, &t, ENOENT, "view 2, which does not exist");
 	ksft_test_result_pass("no such view: ENOENT\n");
 
-	/* 9: overlaps; a failed install leaves the view's ranges alone. */
+	/* 9-12: the default view's copy and private pages (EINVAL). */
 	t = tramp_args(&good, 1);
-	t.code_gpa = slot0_gpa + 0x10000;
-	t.data_gpa = CODE_GPA + EPTGATE_TRAMPOLINE_CODE_MAX;
-	t.doorbell_gpa = 0;
-	expect_install(bfd, &t, EEXIST, "code pages inside view 1's RAM range of memslot 0");
+	t.code_gpa = RWCOPY_GPA;
+	t.data_gpa = RWCOPY_GPA + EPTGATE_TRAMPOLINE_CODE_MAX;
+	expect_refused(dev, bfd, &t, EINVAL,
+		       "code_gpa in an ordinary (writable) memslot holding the payload",
+		       R_CODE);
+	t = tramp_args(&good, 1);
+	t.code_gpa = NOMEM_GPA;
+	expect_refused(dev, bfd, &t, EINVAL, "code_gpa in no memslot", R_CODE);
+	ksft_test_result_pass("code_gpa in a writable memslot, or in none: EINVAL, nothing left behind\n");
+
+	save = code_hva[16];
+	code_hva[16] ^= 0x01;
+	t = tramp_args(&good, 1);
+	expect_refused(dev, bfd, &t, EINVAL,
+		       "the read-only copy with payload byte 16 changed", R_DIFF);
+	code_hva[16] = save;
+	if (unsig.len % EPTGATE_PAGE_SIZE) {
+		code_hva[unsig.len] = 0x90;
+		t = tramp_args(&good, 1);
+		expect_refused(dev, bfd, &t, EINVAL,
+			       "the read-only copy with a non-zero byte right after the payload",
+			       R_DIFF);
+		code_hva[unsig.len] = 0;
+	}
+	code_hva[ncode * EPTGATE_PAGE_SIZE - 1] = 0xcc;
+	t = tramp_args(&good, 1);
+	expect_refused(dev, bfd, &t, EINVAL,
+		       "the read-only copy with a non-zero last byte in its last page",
+		       R_DIFF);
+	code_hva[ncode * EPTGATE_PAGE_SIZE - 1] = 0;
+	check_ro_copy(code_hva, "after restoring the read-only copy");
+	ksft_test_result_pass("read-only copy differs (one payload byte, non-zero padding): EINVAL, nothing left behind\n");
+
+	t = tramp_args(&good, 1);
+	t.data_gpa = NOMEM_GPA;
+	expect_refused(dev, bfd, &t, EINVAL, "data_gpa in no memslot", R_DATA);
+	t = tramp_args(&good, 1);
+	t.data_gpa = DATA_GPA + EPTGATE_PAGE_SIZE;
+	expect_refused(dev, bfd, &t, EINVAL,
+		       "data_gpa's last page past the end of its memslot", R_DATA);
+	ksft_test_result_pass("data_gpa not RAM in the default view (no memslot, or one page past it): EINVAL, nothing left behind\n");
+
+	t = tramp_args(&good, 1);
+	tp0 = table_pages(dev);
+	if (kmsg >= 0)
+		lseek(kmsg, 0, SEEK_END);
+	r = install_from_child(bfd, &t);
+	TEST_ASSERT(r == -EINVAL,
+		    "EPTGATE_INSTALL_TRAMPOLINE from a child process (another mm) returned %d (%s), expected -EINVAL%s",
+		    r, errname(-r),
+		    !r ? ": the trampoline was installed from a process that is not the VM's" : "");
+	TEST_ASSERT(table_pages(dev) == tp0,
+		    "table_pages %lu before the child's refused install, %lu after",
+		    tp0, table_pages(dev));
+	check_reason("install from a child process", R_MM);
+	ksft_test_result_pass("install from another process: EINVAL\n");
+
+	/* 13: overlaps; a failed install leaves the view's ranges alone. */
+	eptgate_set_access(bfd, 1, CODE_GPA, ncode * EPTGATE_PAGE_SIZE,
+			   EPTGATE_RO);
+	t = tramp_args(&good, 1);
+	expect_install(bfd, &t, EEXIST, "code pages on view 1's RAM range at CODE_GPA");
+	r = __eptgate_set_access(bfd, 1, CODE_GPA, ncode * EPTGATE_PAGE_SIZE,
+				 EPTGATE_RO);
+	TEST_ASSERT(r == -EEXIST,
+		    "after an install failed on view 1's RAM range at CODE_GPA, setting that range again returned %d (%s), expected -EEXIST: the failed install removed the caller's range",
+		    r, errname(-r));
+	eptgate_set_access(bfd, 1, CODE_GPA, ncode * EPTGATE_PAGE_SIZE, 0);
 	t = tramp_args(&good, 1);
 	t.data_gpa = EXTRA_GPA;
 	expect_install(bfd, &t, EEXIST, "data pages exactly on view 1's RAM range at EXTRA_GPA");
@@ -366,13 +594,26 @@ int main(void)
 	eptgate_set_access(bfd, 1, EXTRA_GPA, EXTRA_LEN, EPTGATE_RW);
 	ksft_test_result_pass("overlap with a RAM range: EEXIST, the range stays\n");
 
-	/* 10: the good blob; only one per view. */
+	/* 14: the good blob, counted in table_pages; only one per view. */
+	tp0 = table_pages(dev);
 	t = tramp_args(&good, 1);
 	eptgate_install_trampoline(bfd, &t);
+	tp1 = table_pages(dev);
+	TEST_ASSERT(tp1 >= tp0 + ncode + DATA_PAGES,
+		    "table_pages %lu -> %lu at install, expected at least +%lu (%lu payload pages + %u private pages)",
+		    tp0, tp1, ncode + DATA_PAGES, ncode, DATA_PAGES);
+	tables = tp1 - tp0 - ncode - DATA_PAGES;
+	/* At most PDPT + PD + PT for each of the two 2 MiB regions touched. */
+	TEST_ASSERT(tables <= 6,
+		    "table_pages %lu -> %lu at install: %lu pages beyond the %lu trampoline pages, expected at most 6 EPT tables",
+		    tp0, tp1, tables, ncode + DATA_PAGES);
 	t = tramp_args(&good, 1);
 	expect_install(bfd, &t, EEXIST, "second install on view 1");
-	ksft_test_result_pass("good blob (%zu bytes) installed after the rejections; a second install: EEXIST\n",
-			      good.len);
+	TEST_ASSERT(table_pages(dev) == tp1,
+		    "table_pages %lu after the refused second install, expected %lu",
+		    table_pages(dev), tp1);
+	ksft_test_result_pass("good blob (%zu bytes) installed after the rejections: table_pages +%lu (%lu code + %u private + %lu EPT tables); a second install: EEXIST\n",
+			      good.len, tp1 - tp0, ncode, DATA_PAGES, tables);
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	TEST_ASSERT(efd >= 0, "eventfd failed, errno: %i (%s)", errno,
@@ -381,49 +622,55 @@ int main(void)
 		.addr = DOORBELL_GPA, .len = 0, .fd = efd }));
 	eptgate_enable(bfd);
 
-	/* 11: view 0 runs the guest's own bytes. */
+	/* 15: view 0 runs the read-only copy, on the guest's own RAM. */
 	eptgate_run_expect_sync(vcpu, 1, &uc);
 	check_view(bfd, 0, 1);
-	TEST_ASSERT(uc.args[3] == MARKER_GUEST,
-		    "stage 1: the code at 0x%llx in view 0 returned marker 0x%lx, expected the guest's own 0x%llx%s",
-		    CODE_GPA, uc.args[3], MARKER_GUEST,
-		    uc.args[3] == MARKER_MODULE ? " (the module's copy runs in view 0)" : "");
-	TEST_ASSERT(uc.args[2] == 0,
-		    "stage 1: the guest's own routine left 0x%lx as canary, expected 0", uc.args[2]);
+	TEST_ASSERT(uc.args[3] == MARKER_MODULE,
+		    "stage 1: the code at 0x%llx in view 0 returned marker 0x%lx, expected the probe's 0x%llx (the read-only copy)",
+		    CODE_GPA, uc.args[3], MARKER_MODULE);
+	TEST_ASSERT(uc.args[2] == DATA_PATTERN,
+		    "stage 1: the probe in view 0 read 0x%lx at DATA_GPA, expected the guest's own 0x%llx%s",
+		    uc.args[2], DATA_PATTERN,
+		    uc.args[2] == CANARY1 ? " (the private page leaks into view 0)" : "");
 	TEST_ASSERT(uc.args[4] == DATA_PATTERN,
-		    "stage 1: DATA_GPA reads 0x%lx in view 0, expected the guest's own 0x%llx%s",
-		    uc.args[4], DATA_PATTERN,
-		    uc.args[4] == EPTGATE_TRAMPOLINE_CANARY(1) ? " (the private data page leaks into view 0)" : "");
-	ksft_test_result_pass("view 0: the guest's own copy runs and its own data is at DATA_GPA\n");
+		    "stage 1: the probe in view 0 read 0x%lx at DATA_GPA + %d, expected the guest's own 0x%llx%s",
+		    uc.args[4], EPTGATE_TRAMPOLINE_PARAM_OFF, DATA_PATTERN,
+		    uc.args[4] == PARAM0 ? " (the parameters leak into view 0)" : "");
+	TEST_ASSERT(uc.args[5] == DATA_PATTERN + 1 &&
+		    data_hva[PROBE_COUNT_OFF / 8] == DATA_PATTERN + 1,
+		    "stage 1: the probe's count in view 0 is 0x%lx, the guest's RAM at DATA_GPA + %d holds 0x%lx, expected both 0x%llx (its increment of the guest's own qword)",
+		    uc.args[5], PROBE_COUNT_OFF, data_hva[PROBE_COUNT_OFF / 8],
+		    DATA_PATTERN + 1);
+	ksft_test_result_pass("view 0: the read-only copy runs and finds the guest's own RAM at DATA_GPA, no canary\n");
 
-	/* 12: view 1 runs the module's copy: canary, parameters, data. */
+	/* 16: view 1 runs the module's copy: canary, parameters, data. */
 	eptgate_run_expect_sync(vcpu, 2, &uc);
 	check_view(bfd, 1, 2);
 	st2 = eptgate_view_stats(bfd, 1);
 	TEST_ASSERT(uc.args[3] == MARKER_MODULE,
-		    "stage 2: the code at 0x%llx in view 1 returned marker 0x%lx, expected the signed probe's 0x%llx%s",
-		    CODE_GPA, uc.args[3], MARKER_MODULE,
-		    uc.args[3] == MARKER_GUEST ? " (the guest's copy runs in view 1)" : "");
-	TEST_ASSERT(uc.args[2] == EPTGATE_TRAMPOLINE_CANARY(1),
-		    "stage 2: the probe read 0x%lx at data qword 0, expected the canary 0x%llx",
-		    uc.args[2], EPTGATE_TRAMPOLINE_CANARY(1));
+		    "stage 2: the code at 0x%llx in view 1 returned marker 0x%lx, expected the signed probe's 0x%llx",
+		    CODE_GPA, uc.args[3], MARKER_MODULE);
+	TEST_ASSERT(uc.args[2] == CANARY1,
+		    "stage 2: the probe read 0x%lx at data qword 0, expected the canary 0x%llx%s",
+		    uc.args[2], CANARY1,
+		    uc.args[2] == DATA_PATTERN ? " (it sees the guest's RAM: not in view 1)" : "");
 	TEST_ASSERT(uc.args[4] == PARAM0,
 		    "stage 2: the probe read 0x%lx at data + %d, expected the first parameter 0x%llx",
 		    uc.args[4], EPTGATE_TRAMPOLINE_PARAM_OFF, PARAM0);
 	TEST_ASSERT(uc.args[5] == 1,
 		    "stage 2: the probe's call count in the private data page is %lu, expected 1",
 		    uc.args[5]);
-	TEST_ASSERT(*(uint64_t *)(code_hva + EPTGATE_TRAMPOLINE_CODE_MAX + PROBE_COUNT_OFF) == DATA_PATTERN,
-		    "stage 2: the guest's own memory at DATA_GPA + %d holds 0x%lx, expected 0x%llx: the probe's private page is not private",
-		    PROBE_COUNT_OFF,
-		    *(uint64_t *)(code_hva + EPTGATE_TRAMPOLINE_CODE_MAX + PROBE_COUNT_OFF),
-		    DATA_PATTERN);
+	TEST_ASSERT(data_hva[0] == DATA_PATTERN &&
+		    data_hva[PROBE_COUNT_OFF / 8] == DATA_PATTERN + 1,
+		    "stage 2: the guest's own memory at DATA_GPA holds 0x%lx, at + %d 0x%lx, expected 0x%llx and 0x%llx: the probe's private page is not private",
+		    data_hva[0], PROBE_COUNT_OFF, data_hva[PROBE_COUNT_OFF / 8],
+		    DATA_PATTERN, DATA_PATTERN + 1);
 	TEST_ASSERT(read(efd, &ev, sizeof(ev)) < 0 && errno == EAGAIN,
 		    "stage 2: the doorbell eventfd fired without a doorbell write");
 	ksft_test_result_pass("view 1: the verified copy runs, reads canary 0x%lx and parameter 0x%lx from its private page\n",
 			      uc.args[2], uc.args[4]);
 
-	/* 13: the doorbell. */
+	/* 17: the doorbell. */
 	eptgate_run_expect_sync(vcpu, 3, &uc);
 	check_view(bfd, 1, 3);
 	st3 = eptgate_view_stats(bfd, 1);
@@ -432,11 +679,9 @@ int main(void)
 	TEST_ASSERT(r == sizeof(ev) && ev == 1,
 		    "stage 3: reading the doorbell eventfd: rc %d errno %d, count %lu, expected one signal",
 		    r, r < 0 ? errno : 0, ev);
-	TEST_ASSERT(uc.args[2] == EPTGATE_TRAMPOLINE_CANARY(1) &&
-		    uc.args[3] == MARKER_MODULE,
+	TEST_ASSERT(uc.args[2] == CANARY1 && uc.args[3] == MARKER_MODULE,
 		    "stage 3: after the doorbell the probe stored canary 0x%lx marker 0x%lx, expected 0x%llx 0x%llx: it did not go on in view 1",
-		    uc.args[2], uc.args[3], EPTGATE_TRAMPOLINE_CANARY(1),
-		    MARKER_MODULE);
+		    uc.args[2], uc.args[3], CANARY1, MARKER_MODULE);
 	TEST_ASSERT(uc.args[4] == 2,
 		    "stage 3: call count %lu, expected 2", uc.args[4]);
 	TEST_ASSERT(st3.doorbells == st2.doorbells + 1 && st3.doorbells == 1,
@@ -448,58 +693,91 @@ int main(void)
 	ksft_test_result_pass("doorbell: eventfd signalled once, the probe went on in view 1 (doorbells %lu, fallbacks unchanged)\n",
 			      (uint64_t)st3.doorbells);
 
-	/* 14: the code pages are not writable in the view. */
+	/* 18: a write to the read-only copy in view 0. */
+	expect_code_write_mmio(vcpu, 4);
+	check_view(bfd, 0, 4);
+	check_ro_copy(code_hva, "stage 4, at the MMIO exit");
 	eptgate_run_expect_sync(vcpu, 4, &uc);
 	check_view(bfd, 0, 4);
 	st4 = eptgate_view_stats(bfd, 1);
-	TEST_ASSERT(uc.args[2] == 0,
-		    "stage 4: code page + 0x%x reads 0x%lx in view 1, expected the module copy's 0 (the payload is %zu bytes)",
-		    WRITE_OFF, uc.args[2], unsig.len);
-	TEST_ASSERT(uc.args[3] == WRITE_VAL,
-		    "stage 4: code page + 0x%x reads 0x%lx after the write, expected 0x%llx in view 0",
-		    WRITE_OFF, uc.args[3], WRITE_VAL);
-	TEST_ASSERT(*(uint64_t *)(code_hva + WRITE_OFF) == WRITE_VAL,
-		    "stage 4: the guest's own copy holds 0x%lx at + 0x%x, expected the write 0x%llx",
-		    *(uint64_t *)(code_hva + WRITE_OFF), WRITE_OFF, WRITE_VAL);
-	TEST_ASSERT(st4.fallbacks == st3.fallbacks + 1,
-		    "stage 4: view 1 fallbacks %lu -> %lu, expected +1 for the write to the code page",
+	TEST_ASSERT(uc.args[2] == first && uc.args[3] == first,
+		    "stage 4: the code's first qword reads 0x%lx before and 0x%lx after the guest's write in view 0, expected the probe's 0x%lx both times",
+		    uc.args[2], uc.args[3], first);
+	TEST_ASSERT(uc.args[4] == MARKER_MODULE &&
+		    uc.args[5] == DATA_PATTERN + 2,
+		    "stage 4: after the write the code in view 0 returned marker 0x%lx count 0x%lx, expected 0x%llx 0x%llx",
+		    uc.args[4], uc.args[5], MARKER_MODULE, DATA_PATTERN + 2);
+	TEST_ASSERT(st4.fallbacks == st3.fallbacks,
+		    "stage 4: view 1 fallbacks %lu -> %lu, expected no change (the write was in view 0)",
 		    (uint64_t)st3.fallbacks, (uint64_t)st4.fallbacks);
-	ksft_test_result_pass("write to the code page in view 1: falls back to view 0 and lands in the guest's own copy\n");
+	check_ro_copy(code_hva, "stage 4");
+	ksft_test_result_pass("write to the code in view 0: KVM_EXIT_MMIO (read-only memslot), dropped; the read-only copy still runs\n");
 
-	/* 15: the verified copy again. */
-	eptgate_run_expect_sync(vcpu, 5, &uc);
-	check_view(bfd, 1, 5);
+	/* 19: the code page is not writable in view 1. */
+	expect_code_write_mmio(vcpu, 5);
 	st5 = eptgate_view_stats(bfd, 1);
-	TEST_ASSERT(uc.args[3] == MARKER_MODULE &&
-		    uc.args[2] == EPTGATE_TRAMPOLINE_CANARY(1),
-		    "stage 5: the code in view 1 returned marker 0x%lx canary 0x%lx, expected 0x%llx 0x%llx",
-		    uc.args[3], uc.args[2], MARKER_MODULE,
-		    EPTGATE_TRAMPOLINE_CANARY(1));
-	TEST_ASSERT(uc.args[4] == 3, "stage 5: call count %lu, expected 3",
-		    uc.args[4]);
-	TEST_ASSERT(uc.args[5] == 0,
-		    "stage 5: code page + 0x%x reads 0x%lx in view 1, expected 0: the guest's write reached the module's copy",
-		    WRITE_OFF, uc.args[5]);
-	TEST_ASSERT(st5.doorbells == 1,
-		    "stage 5: view 1 doorbells %lu, expected 1", (uint64_t)st5.doorbells);
-	eptgate_run_expect_done(vcpu);
-	ksft_test_result_pass("after the write the verified copy still runs in view 1, unchanged\n");
+	TEST_ASSERT(st5.fallbacks == st4.fallbacks + 1,
+		    "stage 5: view 1 fallbacks %lu -> %lu at the write to the code page, expected +1",
+		    (uint64_t)st4.fallbacks, (uint64_t)st5.fallbacks);
+	check_ro_copy(code_hva, "stage 5, at the MMIO exit");
+	eptgate_run_expect_sync(vcpu, 5, &uc);
+	check_view(bfd, 0, 5);
+	TEST_ASSERT(uc.args[2] == first,
+		    "stage 5: the code's first qword reads 0x%lx in view 1, expected the module copy's 0x%lx",
+		    uc.args[2], first);
+	TEST_ASSERT(uc.args[3] == first,
+		    "stage 5: the code's first qword reads 0x%lx after the write (in view 0), expected 0x%lx",
+		    uc.args[3], first);
+	check_ro_copy(code_hva, "stage 5");
+	ksft_test_result_pass("write to the code page in view 1: falls back to view 0, KVM_EXIT_MMIO on the read-only memslot, dropped\n");
 
-	/* 16: the trampoline goes with its view. */
+	/* 20: the verified copy again. */
+	eptgate_run_expect_sync(vcpu, 6, &uc);
+	check_view(bfd, 1, 6);
+	st6 = eptgate_view_stats(bfd, 1);
+	TEST_ASSERT(uc.args[3] == MARKER_MODULE && uc.args[2] == CANARY1,
+		    "stage 6: the code in view 1 returned marker 0x%lx canary 0x%lx, expected 0x%llx 0x%llx",
+		    uc.args[3], uc.args[2], MARKER_MODULE, CANARY1);
+	TEST_ASSERT(uc.args[4] == 3, "stage 6: call count %lu, expected 3",
+		    uc.args[4]);
+	TEST_ASSERT(uc.args[5] == first,
+		    "stage 6: the code's first qword reads 0x%lx in view 1, expected 0x%lx: the guest's write reached the module's copy",
+		    uc.args[5], first);
+	TEST_ASSERT(st6.doorbells == 1,
+		    "stage 6: view 1 doorbells %lu, expected 1", (uint64_t)st6.doorbells);
+	eptgate_run_expect_done(vcpu);
+	ksft_test_result_pass("after the writes the verified copy still runs in view 1, unchanged\n");
+
+	/* 21: the trampoline goes with its view. */
+	tp2 = table_pages(dev);
 	eptgate_destroy_view(bfd, 1);
+	tp3 = table_pages(dev);
+	TEST_ASSERT(tp3 + ncode + DATA_PAGES + tables <= tp2,
+		    "table_pages %lu -> %lu when view 1 was destroyed, expected at least -%lu (its trampoline's pages and the tables its install made)",
+		    tp2, tp3, ncode + DATA_PAGES + tables);
+	freed = tp2 - tp3;
 	TEST_ASSERT(eptgate_create_view(bfd) == 1, "view 1 not free again");
+	tp3 = table_pages(dev);
 	t = tramp_args(&good, 1);
 	eptgate_install_trampoline(bfd, &t);
-	ksft_test_result_pass("view destroyed with its trampoline; a new view 1 takes a new one\n");
+	tp4 = table_pages(dev);
+	TEST_ASSERT(tp4 >= tp3 + ncode + DATA_PAGES &&
+		    tp4 <= tp3 + ncode + DATA_PAGES + 6,
+		    "table_pages %lu -> %lu at the second view's install, expected +%lu and at most 6 EPT tables more",
+		    tp3, tp4, ncode + DATA_PAGES);
+	ksft_test_result_pass("view destroyed with its trampoline (table_pages -%lu); a new view 1 takes a new one (+%lu)\n",
+			      freed, tp4 - tp3);
 
-	/* 17: nothing left behind. */
+	/* 22: nothing left behind. */
 	close(efd);
 	close(bfd);
 	close(dev);
 	kvm_vm_free(vm);
-	TEST_ASSERT(eptgate_wait_counters(&base, &now, 5000),
-		    "counters not back at the baseline 5 s after closing everything");
-	eptgate_assert_counters(&base, &now, "after closing everything");
+	if (kmsg >= 0)
+		close(kmsg);
+	/* Names the first counter that differs if they never come back. */
+	eptgate_wait_counters(&base, &now, 5000);
+	eptgate_assert_counters(&base, &now, "5 s after closing everything");
 	r = eptgate_keyring_unlink(key, ring);
 	TEST_ASSERT(!r, "unlinking key %d from keyring %d: %d (%s)", key, ring,
 		    r, errname(-r));

@@ -116,6 +116,19 @@ int eptgate_keyring_unlink(int32_t key, int32_t ring);
 /* A whole file, malloc()ed; fails the test if it cannot be read. */
 void *eptgate_read_file(const char *path, size_t *len);
 
+/* ---- the kernel log: the module's one-line reasons --------------------- */
+
+/*
+ * /dev/kmsg opened non-blocking and positioned at its end, or -1 if the
+ * system has none.  eptgate_kmsg_find() then reads every record logged
+ * since (the previous call) and copies the last one that contains
+ * @needle into @line; false if there is none (or @fd is -1).  The
+ * module's reasons are rate limited (pr_info_ratelimited): a missing line
+ * is not proof of anything.
+ */
+int eptgate_kmsg_open(void);
+bool eptgate_kmsg_find(int fd, const char *needle, char *line, size_t len);
+
 /* ---- host-side helpers on kvm_util VMs ---------------------------------- */
 
 /* Guest-physical range [*gpa, *gpa + *len) of memslot @slot of @vm. */
@@ -147,6 +160,13 @@ void *__vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
 		   uint64_t npages);
 void *vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
 		 uint64_t npages);
+
+/*
+ * madvise(MADV_DONTFORK) on the host memory of every memslot of @vm, as
+ * QEMU does for guest RAM: a fork() then neither copies it nor
+ * write-protects it for copy-on-write in this process.
+ */
+void vm_guest_memory_dontfork(struct kvm_vm *vm);
 
 /* Identity-map (gva == gpa) @npages at @gpa, which need not be RAM. */
 static inline void vm_identity_map(struct kvm_vm *vm, uint64_t gpa,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -349,6 +350,46 @@ void *eptgate_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* ---- the kernel log --------------------------------------------------------- */
+
+int eptgate_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool eptgate_kmsg_find(int fd, const char *needle, char *line, size_t len)
+{
+	char rec[1024];
+	bool found = false;
+	const char *msg;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		/* "prio,seq,usec,flags;text\n" and continuation lines */
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		if (!strstr(msg, needle))
+			continue;
+		snprintf(line, len, "%.*s", (int)strcspn(msg, "\n"), msg);
+		found = true;
+	}
+	return found;
+}
+
 /* ---- host-side helpers ---------------------------------------------------- */
 
 void vm_memslot_range(struct kvm_vm *vm, uint32_t slot, uint64_t *gpa,
@@ -395,6 +436,24 @@ void *vm_add_ram(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
 
 	virt_map(vm, gpa, gpa, npages);
 	return hva;
+}
+
+void vm_guest_memory_dontfork(struct kvm_vm *vm)
+{
+	struct userspace_mem_region *region;
+	int bkt;
+
+	hash_for_each(vm->regions.slot_hash, bkt, region, slot_node) {
+		TEST_ASSERT(!madvise(region->mmap_start, region->mmap_size,
+				     MADV_DONTFORK),
+			    "madvise(MADV_DONTFORK) of memslot %u failed, errno: %i (%s)",
+			    region->region.slot, errno, strerror(errno));
+		if (region->mmap_alias)
+			TEST_ASSERT(!madvise(region->mmap_alias,
+					     region->mmap_size, MADV_DONTFORK),
+				    "madvise(MADV_DONTFORK) of memslot %u's alias failed, errno: %i (%s)",
+				    region->region.slot, errno, strerror(errno));
+	}
 }
 
 static void report_guest_assert(struct kvm_vcpu *vcpu, struct ucall *uc)

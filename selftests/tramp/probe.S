@@ -3,8 +3,10 @@
  * probe.S: the trampoline of trampoline_test, a flat position-independent
  * blob (probe.ld, objcopy -O binary), signed at build time.
  *
- * The guest calls it in view 1 at the code GVA, with the data GVA at
- * code + PROBE_CODE_MAX (the test maps them so):
+ * The guest calls it at the code GVA, with the data GVA at code +
+ * PROBE_CODE_MAX (the test maps them so): in view 1 the module's copy,
+ * with the private data page; in view 0 the read-only copy of the same
+ * bytes, with the guest's own RAM at the data GVA.  Arguments:
  *   rdi  result array (PROBE_RES_NR qwords, see probe.h)
  *   rsi  doorbell GVA, or 0
  * It stores the canary (data qword 0), its marker, the first parameter

@@ -13,10 +13,11 @@
 /* Qword of the private data page the probe counts its calls in. */
 #define PROBE_COUNT_OFF		8
 
-/* Marker of the signed copy (the module's, mapped in the view). */
+/*
+ * The probe's marker: the same in the module's copy (view 1) and in the
+ * read-only copy at code_gpa (view 0), which hold the same bytes.
+ */
 #define PROBE_MARKER_MODULE	0x50524f42452d4d44	/* "PROBE-MD" */
-/* Marker of the decoy the guest keeps at code_gpa in its own memory. */
-#define PROBE_MARKER_GUEST	0x50524f42452d4753	/* "PROBE-GS" */
 /* What the probe writes to the doorbell. */
 #define PROBE_DOORBELL_VALUE	0xd00b
 
