@@ -139,6 +139,22 @@ bool eg_vm_suspend(struct eg_vm *vm)
 	return true;
 }
 
+/*
+ * The binding of @vcpu's VM with its mmu_lock taken, or NULL: not bound,
+ * or a nested guest (L2) runs on KVM's vmcs02.  Under rcu_read_lock().
+ */
+static struct eg_vm *eg_hook_lock_vm(struct kvm_vcpu *vcpu)
+{
+	struct eg_vm *vm;
+
+	if (eg_vcpu_nested(vcpu))
+		return NULL;
+	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	if (vm)
+		spin_lock(&vm->mmu_lock);
+	return vm;
+}
+
 /* Which view an EPTP belongs to: 0 for KVM's root or anything unknown. */
 static u32 eg_view_of(struct eg_vm *vm, u64 eptp)
 {
@@ -158,13 +174,10 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 	u64 root, sec;
 	u32 id, view;
 
-	if (eg_vcpu_nested(vcpu))
-		return;
 	rcu_read_lock();
-	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	vm = eg_hook_lock_vm(vcpu);
 	if (!vm)
 		goto out;
-	spin_lock(&vm->mmu_lock);
 	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
 	if (!vs && vm->enabled && !vm->dying)
 		vs = eg_vcpu_late(vm, vcpu);
@@ -376,13 +389,10 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 	u32 reason, id, resume = 0;
 	u64 eptp;
 
-	if (eg_vcpu_nested(vcpu))
-		return;
 	rcu_read_lock();
-	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	vm = eg_hook_lock_vm(vcpu);
 	if (!vm)
 		goto out;
-	spin_lock(&vm->mmu_lock);
 	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
 	if (!vs)
 		goto unlock;
