@@ -17,7 +17,8 @@ dir=$(cd "$(dirname "$0")" && pwd)
 # Fixed order: ABI checks first, then the switching tests from the
 # simplest to the most involved.  Tests not listed run afterwards, sorted.
 ORDER="negative_args_test vmfunc_ud_test vmfunc_switch_test"
-ORDER="$ORDER readonly_write_test exec_fallback_test lazy_fill_test window_test"
+ORDER="$ORDER readonly_write_test exec_fallback_test event_test lazy_fill_test"
+ORDER="$ORDER window_test"
 ORDER="$ORDER huge_window_test"
 ORDER="$ORDER multi_vcpu_test coherence_test dirty_log_test trampoline_test"
 # Last: it unloads and loads the module again.
