@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers of the two-process benchmarks (eptgate pair, copy ring):
+ * a memfd that both processes map, a launcher that forks the two sides
+ * pinned with taskset, and a control block with start/stop flags and the
+ * receiver's packet counter.
+ *
+ *   parent: memfd -> fork+exec "taskset -c 1 self <rx-mode> --fd N ..."
+ *                    fork+exec "taskset -c 0 self <tx-mode> --fd N ..."
+ *           waits for both ready, sets go, sleeps the warm-up, samples the
+ *           receiver's counter, sleeps the measurement window, samples it
+ *           again, sets stop, waits for both, prints one result line.
+ */
+#ifndef EPTGATE_BENCH_COMMON_H
+#define EPTGATE_BENCH_COMMON_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CL 64
+
+/* One cache line per writer so that the sides never share a written line. */
+struct ctl {
+	/* written by the parent */
+	volatile uint32_t go;
+	volatile uint32_t stop;
+	char pad0[CL - 8];
+	/* written by the receiver */
+	volatile uint64_t rx_pkts;
+	volatile uint32_t rx_ready;
+	volatile uint32_t rx_done;
+	uint64_t rx_polls;	/* polls that found work */
+	uint64_t rx_seq_err;	/* out-of-order / missing / duplicated */
+	uint64_t rx_len_err;	/* used length or header not as expected */
+	char pad1[CL - 40];
+	/* written by the sender */
+	volatile uint32_t tx_ready;
+	volatile uint32_t tx_done;
+	uint64_t tx_pkts;
+	uint64_t tx_calls;
+	uint64_t tx_backpressure;
+	uint64_t tx_notifies;
+	uint64_t tx_errors;	/* anything not EG_TX_OK, or a peer error */
+	char pad2[CL - 48];
+};
+
+_Static_assert(sizeof(struct ctl) == 3 * CL, "ctl is three cache lines");
+
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+static inline double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static inline void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static inline void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+/*
+ * A shared region: 2 MiB hugepages when the pool has them (as DPDK and a
+ * VM's memory would), 4 KiB pages otherwise.  *huge tells which.
+ */
+static inline int shm_create(size_t len, int *huge)
+{
+	int fd = memfd_create("eg-bench", MFD_HUGETLB);
+
+	*huge = 1;
+	if (fd >= 0 && ftruncate(fd, len) == 0) {
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED |
+			       MAP_POPULATE, fd, 0);
+		if (p != MAP_FAILED) {
+			munmap(p, len);
+			return fd;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	*huge = 0;
+	fd = memfd_create("eg-bench", 0);
+	if (fd < 0 || ftruncate(fd, len))
+		die("memfd");
+	return fd;
+}
+
+static inline void *shm_map(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+/* fork + exec "taskset -c cpu self args..." (the memfd is inherited). */
+static inline pid_t launch(const char *self, int cpu, char **args)
+{
+	char cpus[16], *argv[64];
+	pid_t pid;
+	int i = 0, j;
+
+	snprintf(cpus, sizeof(cpus), "%d", cpu);
+	argv[i++] = "taskset";
+	argv[i++] = "-c";
+	argv[i++] = cpus;
+	argv[i++] = (char *)self;
+	for (j = 0; args[j] && i < 63; j++)
+		argv[i++] = args[j];
+	argv[i] = NULL;
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		int dn = open("/dev/null", 0);
+
+		if (dn >= 0)
+			dup2(dn, 0);	/* taskset's own output stays on stdout */
+		execvp("taskset", argv);
+		perror("exec taskset");
+		_exit(127);
+	}
+	return pid;
+}
+
+/* utime + stime of a process, in seconds (0 if unreadable). */
+static inline double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');	/* fields after "(comm)": 3 is state */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Share of the measurement window each side really had a CPU (busy
+ * pollers: 1.0 unless something else ran on their CPU).
+ */
+struct cpu_share {
+	double tx, rx;
+};
+
+/*
+ * Drive a run: wait for both sides, warm up, measure.  Returns the rate
+ * in packets per second at the receiver, or a negative value on failure.
+ */
+static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
+			   double secs, struct cpu_share *share)
+{
+	double t0, t1, deadline = now_s() + 10, ctx0, crx0;
+	uint64_t p0, p1;
+	int st, ok = 1;
+
+	while (!(c->rx_ready && c->tx_ready)) {
+		if (now_s() > deadline || waitpid(-1, &st, WNOHANG) > 0) {
+			fprintf(stderr, "bench: a side did not start\n");
+			kill(rx, SIGKILL);
+			kill(tx, SIGKILL);
+			while (wait(NULL) > 0)
+				;
+			return -1;
+		}
+		usleep(1000);
+	}
+	c->go = 1;
+	sleep_s(warm);
+	ctx0 = proc_cpu_s(tx);
+	crx0 = proc_cpu_s(rx);
+	p0 = c->rx_pkts;
+	t0 = now_s();
+	sleep_s(secs);
+	p1 = c->rx_pkts;
+	t1 = now_s();
+	share->tx = (proc_cpu_s(tx) - ctx0) / (t1 - t0);
+	share->rx = (proc_cpu_s(rx) - crx0) / (t1 - t0);
+	c->stop = 1;
+	if (waitpid(tx, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		ok = 0;
+	if (waitpid(rx, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		ok = 0;
+	if (!ok) {
+		fprintf(stderr, "bench: a side failed\n");
+		return -1;
+	}
+	return (p1 - p0) / (t1 - t0);
+}
+
+/* "--name value" from argv, or def. */
+static inline long arg_long(int argc, char **argv, const char *name, long def)
+{
+	int i;
+
+	for (i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], name))
+			return strtol(argv[i + 1], NULL, 0);
+	return def;
+}
+
+static inline double arg_double(int argc, char **argv, const char *name,
+				double def)
+{
+	int i;
+
+	for (i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], name))
+			return strtod(argv[i + 1], NULL);
+	return def;
+}
+
+#endif

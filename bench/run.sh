@@ -1,0 +1,443 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: eptgate's Tx path (guest/tx/eg_tx.c, the same source as the
+# trampoline and the unit tests) against DPDK vhost-user -> virtio-user,
+# DPDK memif and a plain copy ring, sender on CPU 0, receiver on CPU 1,
+# all in one run; plus instructions per packet from callgrind.
+# Prints one table and writes it to build/bench/results.txt.
+# A benchmark, not a test: exits 0 whatever the figures, non-zero only
+# when something failed to run (or delivered wrong data).
+#
+# Knobs (environment): SECS (eptgate/copy-ring window, s), WARM (s),
+# DPDK_SAMPLES (1-s testpmd samples kept), ROUNDS (interleaved rounds of
+# the 64 B batch 32 comparison), QSIZE (256 or 1024), SIZES, BATCHES.
+set -u -o pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=$TOP/build/bench
+HUGE=$B/huge
+SECS=${SECS:-2.5}
+WARM=${WARM:-0.5}
+DPDK_SAMPLES=${DPDK_SAMPLES:-3}
+DPDK_SKIP=2		# first non-zero 1-s samples dropped (start, partial second)
+ROUNDS=${ROUNDS:-5}
+QSIZE=${QSIZE:-256}
+SIZES=${SIZES:-"64 256 1500"}
+BATCHES=${BATCHES:-"1 8 32 64"}
+CG_BURSTS=${CG_BURSTS:-20000}
+NR_HUGE=600		# 2 MiB pages: two testpmd (~64 MiB each) + memfd windows
+
+mkdir -p "$B"
+LOG=$B/bench.log
+: > "$LOG"
+log() { echo "$*" >> "$LOG"; }
+say() { echo "bench: $*" >&2; log "# $*"; }
+fail() { echo "bench: FAILED: $*" >&2; log "FAILED: $*"; FAILED=$((FAILED + 1)); }
+FAILED=0
+
+# ------------------------------------------------------------ packages --
+need=()
+for p in gcc make valgrind util-linux dpdk dpdk-dev librte-net-memif23 \
+	 librte-net-vhost23 librte-net-virtio23; do
+	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	say "installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >>"$LOG" 2>&1
+	apt-get install -y -q "${need[@]}" >>"$LOG" 2>&1 || {
+		echo "bench: apt-get install ${need[*]} failed (see $LOG)" >&2; exit 1; }
+fi
+for t in taskset valgrind callgrind_annotate dpdk-testpmd gcc; do
+	command -v $t >/dev/null || { echo "bench: $t missing" >&2; exit 1; }
+done
+
+# --------------------------------------------------------------- build --
+# eg_tx.c is compiled exactly as for the trampoline (plus -g), once, and
+# linked into both the two-process bench and the callgrind driver.
+say "building"
+# The Makefile passes its trampoline flags (TRAMP_CFLAGS) as EG_TX_CFLAGS.
+TX_FLAGS="${EG_TX_CFLAGS:-"-std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding \
+	-fno-builtin -nostdlib -fPIE -fvisibility=hidden -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -Iguest/tx"} -g"
+CFLAGS="-std=gnu11 -Wall -Wextra -Werror -O2 -g -I$TOP/guest/tx"
+(
+	set -e
+	cd "$TOP"
+	log "eg_tx.c: gcc $TX_FLAGS"
+	gcc $TX_FLAGS -c -o "$B/eg_tx.o" "$TOP/guest/tx/eg_tx.c"
+	gcc $CFLAGS -o "$B/eg_pair" "$TOP/bench/eg_pair.c" "$B/eg_tx.o"
+	gcc $CFLAGS -o "$B/eg_cg" "$TOP/bench/eg_cg.c" "$B/eg_tx.o"
+	gcc $CFLAGS -o "$B/copy_ring" "$TOP/bench/copy_ring.c"
+	gcc $CFLAGS -pthread -o "$B/c2c" "$TOP/bench/c2c.c"
+) >>"$LOG" 2>&1 || { echo "bench: build failed (see $LOG)" >&2; tail -20 "$LOG" >&2; exit 1; }
+
+# ----------------------------------------------------------- hugepages --
+HP=/proc/sys/vm/nr_hugepages
+HP_ORIG=$(cat $HP)
+MOUNTED=0
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	if [ $MOUNTED = 1 ]; then
+		umount "$HUGE" 2>/dev/null || { sleep 1; umount "$HUGE"; }
+		rmdir "$HUGE" 2>/dev/null
+	fi
+	[ "$(cat $HP)" != "$HP_ORIG" ] && echo "$HP_ORIG" > $HP 2>/dev/null
+	rm -f "$B"/vhost.sock "$B"/memif.sock
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$HP_ORIG" -lt $NR_HUGE ] && echo $NR_HUGE > $HP
+mkdir -p "$HUGE"
+if ! mountpoint -q "$HUGE"; then
+	mount -t hugetlbfs -o pagesize=2M nodev "$HUGE" || { echo "bench: hugetlbfs mount failed" >&2; exit 1; }
+	MOUNTED=1
+fi
+log "nr_hugepages: $HP_ORIG -> $(cat $HP)"
+
+# ---------------------------------------------- other load on the CPUs --
+# Busy share of each CPU over one second before we start anything.
+cpu_busy() {
+	local a b
+	a=$(grep -E '^cpu[01] ' /proc/stat); sleep 1; b=$(grep -E '^cpu[01] ' /proc/stat)
+	paste <(echo "$a") <(echo "$b") | awk '{
+		n = (NF - 2) / 2; t0 = t1 = 0
+		for (i = 2; i <= 1 + n; i++) { t0 += $i }
+		for (i = 3 + n; i <= 2 + 2 * n; i++) { t1 += $i }
+		idle0 = $5 + $6; idle1 = $(5 + n + 1) + $(6 + n + 1)
+		dt = t1 - t0; printf "%s %.0f%%  ", $1, dt ? 100 * (1 - (idle1 - idle0) / dt) : 0 }'
+}
+LOAD_BEFORE=$(cpu_busy)
+C2C_BEFORE=$("$B/c2c" 2>>"$LOG" || echo "?")
+
+# ------------------------------------------------------------- runners --
+declare -A MPPS NOTE CPU
+SHORT_CPU=0.95	# a side that had its CPU less than this share: re-measured once
+
+# Wait (at most 20 s) until CPU 0 and 1 are idle (< 10 % busy over 0.3 s):
+# other work on them collapses every figure.
+WAIT_BUDGET=${WAIT_BUDGET:-60}	# seconds of waiting for idle CPUs, whole run
+RETRY_BUDGET=${RETRY_BUDGET:-6}	# re-measurements for lack of CPU, whole run
+wait_quiet() {
+	local t0=$SECONDS a b busy
+	while [ $WAIT_BUDGET -gt 0 ]; do
+		a=$(grep -E '^cpu[01] ' /proc/stat); sleep 0.3; b=$(grep -E '^cpu[01] ' /proc/stat)
+		busy=$(paste <(echo "$a") <(echo "$b") | awk '{
+			n = (NF - 2) / 2; t0 = t1 = 0
+			for (i = 2; i <= 1 + n; i++) t0 += $i
+			for (i = 3 + n; i <= 2 + 2 * n; i++) t1 += $i
+			d = t1 - t0; idle = ($(5 + n + 1) + $(6 + n + 1)) - ($5 + $6)
+			if (d && 100 * (1 - idle / d) > m) m = 100 * (1 - idle / d) } END { printf "%d", m }')
+		[ "$busy" -lt 10 ] && break
+		[ $((SECONDS - t0)) -ge 1 ] && { WAIT_BUDGET=$((WAIT_BUDGET - SECONDS + t0)); t0=$SECONDS; }
+	done
+	[ $WAIT_BUDGET -le 0 ] && log "no more waiting for idle CPUs (budget spent)"
+	return 0
+}
+# cpu_short SHARE: true when a side lacked its CPU and a retry is left
+cpu_short() {
+	awk -v c="$1" -v m=$SHORT_CPU 'BEGIN { exit !(c < m) }' && [ $RETRY_BUDGET -gt 0 ] &&
+		RETRY_BUDGET=$((RETRY_BUDGET - 1))
+}
+
+# kv "key=value ..." key -> value
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# pair PROGRAM KEY ARGS...: eg_pair or copy_ring, re-measured once when a
+# side did not have its CPU for the whole window.
+run_pair() {
+	local prog=$1 key=$2 out pps rc try cpu
+	shift 2
+	for try in 1 2; do
+		wait_quiet
+		out=$("$B/$prog" run "$@" --warm "$WARM" --secs "$SECS" 2>>"$LOG")
+		rc=$?
+		log "$key $out"
+		pps=$(kv "$out" pps)
+		if [ $rc != 0 ] || [ -z "$pps" ]; then
+			fail "$prog $* (rc $rc): $out"; MPPS[$key]=ERR; return 1
+		fi
+		cpu=$(awk -v a="$(kv "$out" cpu_tx)" -v b="$(kv "$out" cpu_rx)" \
+			'BEGIN { printf "%.2f", a < b ? a : b }')
+		[ $try = 2 ] && break
+		cpu_short "$cpu" || break
+		log "$key: a side had its CPU only $cpu of the window: once more"
+	done
+	CPU[$key]=$cpu
+	LAST=$out
+	MPPS[$key]=$(awk -v p="$pps" 'BEGIN { printf "%.3f", p / 1e6 }')
+}
+
+# eptgate SIZE BATCH KEY
+run_eg() {
+	run_pair eg_pair "$3" --size "$1" --batch "$2" --qsize "$QSIZE" || return
+	NOTE[$3]=$(awk -v o="$LAST" 'BEGIN {
+		n = split(o, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], x, "="); v[x[1]] = x[2] }
+		printf "%.1f pkt/call, %.0f%% calls short, %.2f kicks/call, %.1f pkt/poll",
+			v["tx_pkts"] / v["tx_calls"], 100 * v["tx_backpressure"] / v["tx_calls"],
+			v["tx_notifies"] / v["tx_calls"], v["rx_pkts"] / (v["rx_polls"] ? v["rx_polls"] : 1) }')
+}
+
+# copyring SIZE KEY
+run_ring() {
+	run_pair copy_ring "$2" --size "$1" --batch 32 --slots 256 || return
+	NOTE[$2]="256 slots of $((12 + $1)) B, memcpy"
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+
+# utime + stime of a process in seconds
+pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# Once more when testpmd died during start-up (it happens on a loaded
+# machine) or a side did not have its CPU for the whole window (logged).
+run_dpdk() {
+	local m n c
+	if ! run_dpdk_once "$@"; then
+		log "$3: failed, once more"
+		FAILED=$((FAILED - 1))
+		run_dpdk_once "$@"
+	elif cpu_short "${CPU[$3]}"; then
+		log "$3: a side had its CPU only ${CPU[$3]} of the window: once more"
+		m=${MPPS[$3]} n=${NOTE[$3]} c=${CPU[$3]}
+		if ! run_dpdk_once "$@"; then	# keep the first one
+			FAILED=$((FAILED - 1))
+			MPPS[$3]=$m NOTE[$3]=$n CPU[$3]=$c
+		fi
+	fi
+}
+
+# testpmd KIND SIZE KEY: KIND vhost (net_vhost txonly CPU 0 -> net_virtio_user
+# rxonly CPU 1) or memif (server txonly CPU 0 -> client rxonly CPU 1).
+run_dpdk_once() {
+	local kind=$1 size=$2 key=$3 srv_vdev cli_vdev sock cli_extra="" t0 n s
+	local common="--no-pci --huge-dir=$HUGE"
+	local tpmd="--burst=32 --stats-period 1 --auto-start --total-num-mbufs=32768"
+	if [ $kind = vhost ]; then
+		sock=$B/vhost.sock
+		srv_vdev="net_vhost0,iface=$sock,queues=1"
+		cli_vdev="net_virtio_user0,path=$sock,queues=1"
+		cli_extra="--single-file-segments"
+	else
+		sock=$B/memif.sock
+		srv_vdev="net_memif0,role=server,socket=$sock,socket-abstract=no"
+		cli_vdev="net_memif0,role=client,socket=$sock,socket-abstract=no"
+	fi
+	wait_quiet
+	rm -f "$sock"
+	local slog=$B/$key.srv.log clog=$B/$key.cli.log c0s=0 c0c=0 w0=0 c1s c1c w1
+	dpdk-testpmd --lcores 0@0,1@0 $common --file-prefix=egb-srv --vdev "$srv_vdev" \
+		-- --forward-mode=txonly --txpkts="$size" $tpmd </dev/null >"$slog" 2>&1 &
+	local spid=$!
+	PIDS+=($spid)
+	t0=$SECONDS
+	while [ ! -S "$sock" ] && [ $((SECONDS - t0)) -lt 20 ] && kill -0 $spid 2>/dev/null; do
+		sleep 0.1
+	done
+	local cpid=""
+	if [ -S "$sock" ]; then
+		dpdk-testpmd --lcores 0@1,1@1 $common --file-prefix=egb-cli $cli_extra \
+			--vdev "$cli_vdev" -- --forward-mode=rxonly $tpmd </dev/null >"$clog" 2>&1 &
+		cpid=$!
+		PIDS+=($cpid)
+		t0=$SECONDS
+		while kill -0 $cpid 2>/dev/null && [ $((SECONDS - t0)) -lt 40 ]; do
+			n=$(grep -a 'Rx-pps:' "$clog" 2>/dev/null | awk '$2 > 0' | wc -l)
+			if [ "$n" -ge $DPDK_SKIP ] && [ $w0 = 0 ]; then
+				c0s=$(pcpu $spid); c0c=$(pcpu $cpid); w0=$(date +%s.%N)
+			fi
+			[ "$n" -ge $((DPDK_SKIP + DPDK_SAMPLES)) ] && break
+			sleep 0.2
+		done
+		c1s=$(pcpu $spid); c1c=$(pcpu $cpid); w1=$(date +%s.%N)
+		CPU[$key]=$(awk -v a="$c0s" -v b="$c1s" -v c="$c0c" -v d="$c1c" -v t0="$w0" -v t1="$w1" \
+			'BEGIN { if (t0 == 0) { print 0; exit } x = (b - a) / (t1 - t0); y = (d - c) / (t1 - t0)
+				 printf "%.2f", x < y ? x : y }')
+	fi
+	local p
+	for p in $cpid $spid; do kill -INT "$p" 2>/dev/null; done
+	for p in $cpid $spid; do
+		t0=$SECONDS
+		while kill -0 "$p" 2>/dev/null && [ $((SECONDS - t0)) -lt 5 ]; do sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	PIDS=()
+	rm -f "$sock"
+	s=$(grep -a 'Rx-pps:' "$clog" 2>/dev/null | awk '$2 > 0 { print $2 }' |
+		sed -n "$((DPDK_SKIP + 1)),$((DPDK_SKIP + DPDK_SAMPLES))p")
+	log "$key samples: $(echo $s)"
+	if [ "$(wc -w <<<"$s")" -lt "$DPDK_SAMPLES" ]; then
+		fail "testpmd $kind $size B: too few Rx-pps samples (see $slog, $clog)"
+		MPPS[$key]=ERR; return 1
+	fi
+	MPPS[$key]=$(tr ' ' '\n' <<<"$s" | median | awk '{ printf "%.3f", $1 / 1e6 }')
+	local txd
+	txd=$(grep -a 'Tx-pps:' "$slog" | awk '$2 > 0 { print $2 }' |
+		sed -n "$((DPDK_SKIP + 1)),$((DPDK_SKIP + DPDK_SAMPLES))p" | median)
+	NOTE[$key]=$(awk -v t="${txd:-0}" -v s="$(echo $s)" \
+		'BEGIN { printf "median of 1-s Rx-pps %s; sender Tx-pps %.1f M", s, t / 1e6 }')
+}
+
+# ------------------------------------------------------------ the runs --
+say "measuring (about 4 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
+T_START=$SECONDS
+STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+# 1. The comparison that counts: 64 B batch 32, ROUNDS interleaved rounds,
+#    the order rotated each round.
+ORDER=(eg ring vhost memif)
+for ((r = 1; r <= ROUNDS; r++)); do
+	for ((i = 0; i < 4; i++)); do
+		w=${ORDER[$(((i + r - 1) % 4))]}
+		case $w in
+		eg) run_eg 64 32 "eg-64-32-r$r" ;;
+		ring) run_ring 64 "ring-64-r$r" ;;
+		vhost) run_dpdk vhost 64 "vhost-64-r$r" ;;
+		memif) run_dpdk memif 64 "memif-64-r$r" ;;
+		esac
+	done
+done
+for k in eg-64-32 ring-64 vhost-64 memif-64; do
+	vals=""
+	for ((r = 1; r <= ROUNDS; r++)); do vals+="${MPPS[$k-r$r]} "; done
+	if grep -q ERR <<<"$vals"; then
+		MPPS[$k]=ERR
+	else
+		MPPS[$k]=$(tr ' ' '\n' <<<"$vals" | grep . | median)
+	fi
+	CPU[$k]=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${CPU[$k-r$r]:-1}"; done | sort -g | head -1)
+	NOTE[$k]="median of $ROUNDS rounds: $vals; round 1: ${NOTE[$k-r1]:-}"
+done
+
+# 2. The rest of the matrix, each size's baselines next to its eptgate runs.
+for s in $SIZES; do
+	if [ "$s" != 64 ]; then
+		run_ring "$s" "ring-$s"
+	fi
+	for b in $BATCHES; do
+		[ "$s" = 64 ] && [ "$b" = 32 ] && continue
+		run_eg "$s" "$b" "eg-$s-$b"
+	done
+	if [ "$s" != 64 ]; then
+		run_dpdk vhost "$s" "vhost-$s"
+		run_dpdk memif "$s" "memif-$s"
+	fi
+done
+LOAD_AFTER=$(cpu_busy)
+C2C_AFTER=$("$B/c2c" 2>>"$LOG" || echo "?")
+
+# 3. Instructions per packet (callgrind), sender only.
+declare -A IR IRX
+for s in 64 1500; do
+	out=$(cd "$B" && valgrind --tool=callgrind --toggle-collect=eg_tx_burst \
+		--dump-instr=yes --callgrind-out-file="$B/callgrind-$s.out" \
+		./eg_cg --size "$s" --batch 32 --bursts "$CG_BURSTS" 2>>"$LOG")
+	rc=$?
+	log "callgrind $s: $out"
+	tot=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$B/callgrind-$s.out" 2>/dev/null)
+	pk=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' <<<"$out")
+	if [ $rc != 0 ] || [ -z "$tot" ] || [ -z "$pk" ] || [ "$pk" = 0 ]; then
+		fail "callgrind $s B"; IR[$s]=ERR; IRX[$s]=ERR; continue
+	fi
+	IR[$s]=$(awk -v t="$tot" -v p="$pk" 'BEGIN { printf "%.1f", t / p }')
+	# valgrind counts each byte iteration of "rep movsb" as an instruction:
+	# eg_tx.c copies the packet (size bytes) with it
+	# (eg_tx.c copies the packet body with it; check that it still does)
+	if [ "$(objdump -d "$B/eg_tx.o" | grep -c 'rep movsb')" -gt 0 ]; then
+		IRX[$s]=$(awk -v t="$tot" -v p="$pk" -v s="$s" 'BEGIN { printf "%.1f", t / p - s + 1 }')
+	else
+		IRX[$s]=${IR[$s]}
+	fi
+	callgrind_annotate --auto=yes --show-percs=no "$B/callgrind-$s.out" \
+		> "$B/callgrind-$s.txt" 2>/dev/null
+done
+
+# ------------------------------------------------------------ the table --
+ratio() {	# num den -> "x.xx" or "n/a"
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+verdict() {	# value target
+	awk -v v="$1" -v t="$2" 'BEGIN { if (v == "n/a") print "n/a"; else print (v + 0 >= t ? "PASS" : "MISS") }'
+}
+# row LABEL SIZE BATCH KEY
+row() {
+	local m=${MPPS[$4]:--} c=${CPU[$4]:-} mark=""
+	[ -n "$c" ] && awk -v c="$c" -v t=$SHORT_CPU 'BEGIN { exit !(c < t) }' && mark="!"
+	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "$1" "$2" "$3" "$m$mark" \
+		"$(nspp "${MPPS[$4]:-0}")" "${c:--}" "${NOTE[$4]:-}"
+}
+nspp() { awk -v m="$1" 'BEGIN { if (m + 0 > 0) printf "%.1f", 1000 / m; else print "-" }'; }
+
+R=$B/results.txt
+{
+	echo "eptgate Tx path benchmark: $STAMP, $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), Linux $(uname -r), DPDK $(dpkg-query -W -f '${Version}' dpdk), $(gcc --version | head -1)"
+	echo "All figures are from this ONE run on this machine.  Runs drift about +-15 %: only ratios within this run mean anything."
+	echo "Sender pinned to CPU 0, receiver to CPU 1 (taskset).  Mpps at the receiver; ns/pkt = 1000 / Mpps (inverse throughput)."
+	echo "Busy share of the CPUs from other processes: before $LOAD_BEFORE| after $LOAD_AFTER(nothing of ours running)."
+	echo "Core-to-core round trip (one cache line, CPU 0 <-> 1): ${C2C_BEFORE} ns before, ${C2C_AFTER} ns after: every two-core figure scales with it."
+	echo "Each measurement waits for both CPUs to be idle first; one where a side had its CPU less than $SHORT_CPU of the window"
+	echo "  is measured once more, and marked '!' if it still was (the cpu column: the smaller share of the two sides)."
+	if awk -v l="$LOAD_BEFORE $LOAD_AFTER" 'BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i += 2) if (a[i] + 0 > 10) exit 0; exit 1 }'; then
+		echo "WARNING: other processes were using CPU 0/1: every figure is depressed and ratios are unreliable."
+	fi
+	echo "eptgate: eg_tx_burst() from guest/tx/eg_tx.c (built with the trampoline's flags) into a virtio split RX ring, q$QSIZE,"
+	echo "  VERSION_1 + EVENT_IDX, one 1536 B buffer per chain; the receiver checks length, num_buffers and a sequence number, reposts, sets used_event."
+	echo
+	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "path" "pkt B" "batch" "Mpps" "ns/pkt" "cpu" "notes"
+	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "----" "-----" "-----" "----" "------" "---" "-----"
+	for s in $SIZES; do
+		for b in $BATCHES; do
+			row "eptgate eg_tx_burst (2 processes)" "$s" "$b" "eg-$s-$b"
+		done
+		row "copy ring (machine limit)" "$s" 32 "ring-$s"
+		row "DPDK vhost-user -> virtio-user" "$s" 32 "vhost-$s"
+		row "DPDK memif server -> client" "$s" 32 "memif-$s"
+	done
+	echo
+	# Each round's ratio is taken within the round (its four measurements
+	# are seconds apart); the verdict uses the median of the rounds' ratios.
+	echo "Ratios at 64 B batch 32: per round (measurements seconds apart), and their median, which the verdict uses (informational):"
+	printf '  %-24s %-24s %8s   %-14s %s\n' "" "rounds" "median" "target" "verdict"
+	for pair in "vhost-user vhost-64 2 2x" "memif memif-64 1.5 1.5x" "copy ring ring-64 0.6 60%"; do
+		set -- $pair
+		if [ "$1" = copy ]; then shift; name="copy ring"; else name=$1; fi
+		per=""
+		for ((r = 1; r <= ROUNDS; r++)); do
+			per+="$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[$2-r$r]:-}") "
+		done
+		med=$(tr ' ' '\n' <<<"$per" | grep -E '^[0-9.]+$' | median)
+		[ -z "$med" ] && med=n/a
+		if [ "$4" = "60%" ]; then
+			shown=$(awk -v r="$med" 'BEGIN { if (r == "n/a") print r; else printf "%.0f %%", 100 * r }')
+			perp=$(for x in $per; do awk -v r="$x" 'BEGIN { if (r == "n/a") printf "n/a "; else printf "%.0f%% ", 100 * r }'; done)
+		else
+			shown="${med}x"; perp=$(for x in $per; do printf '%sx ' "$x"; done)
+		fi
+		printf '  %-24s %-24s %8s   %-14s %s\n' "eptgate / $name" "$perp" "$shown" ">= $4" "$(verdict "$med" "$3")"
+	done
+	for s in $SIZES; do
+		[ "$s" = 64 ] && continue
+		printf '  at %4s B batch 32: eptgate / vhost-user %sx, / memif %sx, / copy ring %s\n' "$s" \
+			"$(ratio "${MPPS[eg-$s-32]:-}" "${MPPS[vhost-$s]:-}")" \
+			"$(ratio "${MPPS[eg-$s-32]:-}" "${MPPS[memif-$s]:-}")" \
+			"$(ratio "${MPPS[eg-$s-32]:-}" "${MPPS[ring-$s]:-}")"
+	done
+	echo
+	echo "Instructions per packet in eg_tx_burst (valgrind --tool=callgrind --toggle-collect=eg_tx_burst, sender only,"
+	echo "  $CG_BURSTS bursts, consumer simulated in-process between bursts; repeatable):"
+	echo "  callgrind counts each byte of the packet copy's 'rep movsb' as one instruction, so the second figure takes them out."
+	printf '  %-18s %10s Ir/pkt   %10s Ir/pkt without the rep-movsb byte iterations\n' "64 B batch 32" "${IR[64]}" "${IRX[64]}"
+	printf '  %-18s %10s Ir/pkt   %10s Ir/pkt without the rep-movsb byte iterations\n' "1500 B batch 32" "${IR[1500]}" "${IRX[1500]}"
+	echo "  per-line profile: build/bench/callgrind-64.txt, build/bench/callgrind-1500.txt"
+	echo
+	echo "Elapsed: $((SECONDS - T_START)) s.  Raw lines: build/bench/bench.log."
+} > "$R"
+cat "$R"
+[ $FAILED = 0 ] || { echo "bench: some measurements failed (see $LOG)" >&2; exit 1; }
+exit 0
