@@ -17,9 +17,7 @@
 #include "eptgate_util.h"
 
 #define P_GPA		0x10000000ULL	/* VM 1: page P, memslot 1 */
-#define P_SLOT		1
-#define PEER_GPA	0x10000000ULL	/* VM 2: page behind the window */
-#define PEER_SLOT	1
+#define P_SLOT		1		/* VM 2: the page behind the window */
 
 #define PATTERN_A	0xaaaa5555aaaa0001ULL
 #define PATTERN_B	0xbbbb4444bbbb0002ULL
@@ -46,35 +44,20 @@ int main(void)
 {
 	struct eptgate_vcpu_stats cs0, cs1;
 	struct eptgate_view_stats vs0, vs1;
-	struct kvm_vm *vm, *peer;
-	struct kvm_vcpu *vcpu;
-	int dev, bfd, peer_bfd;
+	struct eptgate_probe_vm p;
 	uint64_t round, clean = 0;
-	uint32_t view;
+	struct kvm_vcpu *vcpu;
 	struct ucall uc;
+	int bfd;
 
 	eptgate_require();
 	ksft_print_header();
 	ksft_set_plan(3);
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	eptgate_fill64(vm_add_ram(vm, P_SLOT, P_GPA, 1), PATTERN_A,
-		       EPTGATE_PAGE_SIZE);
-
-	peer = vm_create_barebones();
-	eptgate_fill64(__vm_add_ram(peer, PEER_SLOT, PEER_GPA, 1), PATTERN_B,
-		       EPTGATE_PAGE_SIZE);
-
-	dev = eptgate_open();
-	bfd = eptgate_bind_vm(dev, vm);
-	peer_bfd = eptgate_bind_vm(dev, peer);
-
-	view = eptgate_create_view(bfd);
-	TEST_ASSERT(view == 1, "first view of a new binding is %u, expected 1",
-		    view);
-	eptgate_set_access_slot(bfd, vm, 1, 0, EPTGATE_RWX);
-	eptgate_map_window(bfd, 1, P_GPA, EPTGATE_PAGE_SIZE, EPTGATE_RO,
-			   peer_bfd, PEER_GPA);
+	eptgate_probe_vm_create(&p, guest_code, P_GPA, P_SLOT, PATTERN_A,
+				PATTERN_B, EPTGATE_RWX);
+	vcpu = p.vcpu;
+	bfd = p.bfd;
 	eptgate_enable(bfd);
 
 	eptgate_run_expect_sync(vcpu, 0, &uc);
@@ -134,10 +117,6 @@ int main(void)
 	ksft_test_result_pass("VMFUNC round trip without a VM exit (%lu/%d clean rounds)\n",
 			      clean, ROUNDS - 1);
 
-	close(peer_bfd);
-	close(bfd);
-	close(dev);
-	kvm_vm_free(peer);
-	kvm_vm_free(vm);
+	eptgate_probe_vm_destroy(&p);
 	ksft_finished();
 }

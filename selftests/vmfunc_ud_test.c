@@ -14,9 +14,7 @@
 #include "eptgate_util.h"
 
 #define PROBE_GPA	0x10000000ULL
-#define PROBE_SLOT	1
-#define PEER_GPA	0x10000000ULL
-#define PEER_SLOT	1
+#define PROBE_SLOT	1	/* VM 2: the same gpa and memslot */
 
 #define PROBE_OWN	0x00000000000a0a0aULL
 #define PROBE_PEER	0x000000000b0b0b0bULL
@@ -48,35 +46,22 @@ static void guest_code(void)
 int main(void)
 {
 	struct eptgate_vcpu_stats cs2, cs3;
-	struct kvm_vm *vm, *peer;
+	struct eptgate_probe_vm p;
 	struct kvm_vcpu *vcpu;
-	int dev, bfd, peer_bfd;
+	struct kvm_vm *vm;
 	struct ucall uc;
-	uint32_t view;
+	int bfd;
 
 	eptgate_require();
 	ksft_print_header();
 	ksft_set_plan(4);
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	eptgate_probe_vm_create(&p, guest_code, PROBE_GPA, PROBE_SLOT,
+				PROBE_OWN, PROBE_PEER, EPTGATE_RWX);
+	vm = p.vm;
+	vcpu = p.vcpu;
+	bfd = p.bfd;
 	eptgate_install_ud_handler(vm, vcpu);
-	eptgate_fill64(vm_add_ram(vm, PROBE_SLOT, PROBE_GPA, 1), PROBE_OWN,
-		       EPTGATE_PAGE_SIZE);
-
-	peer = vm_create_barebones();
-	eptgate_fill64(__vm_add_ram(peer, PEER_SLOT, PEER_GPA, 1), PROBE_PEER,
-		       EPTGATE_PAGE_SIZE);
-
-	dev = eptgate_open();
-	bfd = eptgate_bind_vm(dev, vm);
-	peer_bfd = eptgate_bind_vm(dev, peer);
-
-	view = eptgate_create_view(bfd);
-	TEST_ASSERT(view == 1, "first view of a new binding is %u, expected 1",
-		    view);
-	eptgate_set_access_slot(bfd, vm, 1, 0, EPTGATE_RWX);
-	eptgate_map_window(bfd, 1, PROBE_GPA, EPTGATE_PAGE_SIZE, EPTGATE_RO,
-			   peer_bfd, PEER_GPA);
 
 	/* Stage 1: bound, view 1 exists, switching not enabled. */
 	eptgate_run_expect_sync(vcpu, 1, &uc);
@@ -126,10 +111,6 @@ int main(void)
 		    eptgate_read_guest_ud_count(vm));
 	ksft_test_result_pass("VMFUNC(0,1) after EPTGATE_DISABLE raises #UD\n");
 
-	close(peer_bfd);
-	close(bfd);
-	close(dev);
-	kvm_vm_free(peer);
-	kvm_vm_free(vm);
+	eptgate_probe_vm_destroy(&p);
 	ksft_finished();
 }

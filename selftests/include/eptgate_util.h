@@ -190,6 +190,36 @@ void eptgate_run_expect_done(struct kvm_vcpu *vcpu);
 /* Install eptgate_guest_ud_handler() as the #UD handler of @vm / @vcpu. */
 void eptgate_install_ud_handler(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
 
+/* ---- the "probe" fixture: a VM, a peer and a window over a probe page ---- */
+
+/*
+ * VM 1 (@vm, one vCPU @vcpu) has one page of its own RAM at @probe_gpa
+ * (memslot @probe_slot, identity-mapped) filled with @own_pattern.  The
+ * peer (@peer, a barebones VM without vCPUs) has one RAM page at the same
+ * gpa and memslot number, filled with @peer_pattern.  @dev is /dev/eptgate,
+ * @bfd and @peer_bfd the two bindings.  View 1 of VM 1 has memslot 0 with
+ * @ram_access and, over @probe_gpa, a read-only window onto the peer's
+ * page: the probe reads @own_pattern in view 0 and @peer_pattern in view 1.
+ */
+struct eptgate_probe_vm {
+	struct kvm_vm *vm, *peer;
+	struct kvm_vcpu *vcpu;
+	int dev, bfd, peer_bfd;
+};
+
+/*
+ * Build the fixture above; fails the test on any error (including a first
+ * view whose id is not 1).  Switching is left disabled: EPTGATE_ENABLE is
+ * the caller's (eptgate_enable(p->bfd)), so a test can run the guest first.
+ */
+void eptgate_probe_vm_create(struct eptgate_probe_vm *p, void *guest_code,
+			     uint64_t probe_gpa, uint32_t probe_slot,
+			     uint64_t own_pattern, uint64_t peer_pattern,
+			     uint32_t ram_access);
+
+/* Close the three fds and free both VMs. */
+void eptgate_probe_vm_destroy(struct eptgate_probe_vm *p);
+
 /* ---- leak checks: module, pin and VM counters ---------------------------- */
 
 /*

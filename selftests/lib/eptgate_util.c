@@ -529,6 +529,42 @@ void eptgate_fill64(void *hva, uint64_t pattern, uint64_t len)
 		p[i] = pattern;
 }
 
+void eptgate_probe_vm_create(struct eptgate_probe_vm *p, void *guest_code,
+			     uint64_t probe_gpa, uint32_t probe_slot,
+			     uint64_t own_pattern, uint64_t peer_pattern,
+			     uint32_t ram_access)
+{
+	uint32_t view;
+
+	p->vm = vm_create_with_one_vcpu(&p->vcpu, guest_code);
+	eptgate_fill64(vm_add_ram(p->vm, probe_slot, probe_gpa, 1), own_pattern,
+		       EPTGATE_PAGE_SIZE);
+
+	p->peer = vm_create_barebones();
+	eptgate_fill64(__vm_add_ram(p->peer, probe_slot, probe_gpa, 1),
+		       peer_pattern, EPTGATE_PAGE_SIZE);
+
+	p->dev = eptgate_open();
+	p->bfd = eptgate_bind_vm(p->dev, p->vm);
+	p->peer_bfd = eptgate_bind_vm(p->dev, p->peer);
+
+	view = eptgate_create_view(p->bfd);
+	TEST_ASSERT(view == 1, "first view of a new binding is %u, expected 1",
+		    view);
+	eptgate_set_access_slot(p->bfd, p->vm, 1, 0, ram_access);
+	eptgate_map_window(p->bfd, 1, probe_gpa, EPTGATE_PAGE_SIZE, EPTGATE_RO,
+			   p->peer_bfd, probe_gpa);
+}
+
+void eptgate_probe_vm_destroy(struct eptgate_probe_vm *p)
+{
+	close(p->peer_bfd);
+	close(p->bfd);
+	close(p->dev);
+	kvm_vm_free(p->peer);
+	kvm_vm_free(p->vm);
+}
+
 /* ---- leak checks ------------------------------------------------------------ */
 
 struct eptgate_info eptgate_get_info_fresh(void)
