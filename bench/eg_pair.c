@@ -213,12 +213,7 @@ int main(int argc, char **argv)
 	uint32_t q = arg_long(argc, argv, "--qsize", 256);
 	double warm = arg_double(argc, argv, "--warm", 0.5);
 	double secs = arg_double(argc, argv, "--secs", 2.0);
-	char sz[16], bt[16], qs[16], fds[16], self[4096];
-	char *rx_args[] = { "rx", "--fd", fds, "--size", sz, "--qsize", qs, NULL };
-	char *tx_args[] = { "tx", "--fd", fds, "--size", sz, "--qsize", qs,
-			    "--batch", bt, NULL };
 	struct ctl *c;
-	pid_t rx, tx;
 	struct cpu_share share;
 	double pps;
 	int fd, huge;
@@ -240,15 +235,7 @@ int main(int argc, char **argv)
 	fd = shm_create(region_len(q), &huge);
 	c = shm_map(fd, region_len(q));
 	memset(c, 0, sizeof(*c));
-	snprintf(sz, sizeof(sz), "%u", size);
-	snprintf(bt, sizeof(bt), "%u", batch);
-	snprintf(qs, sizeof(qs), "%u", q);
-	snprintf(fds, sizeof(fds), "%d", fd);
-	if (!realpath("/proc/self/exe", self))
-		die("realpath");
-	rx = launch(self, 1, rx_args);
-	tx = launch(self, 0, tx_args);
-	pps = drive(c, rx, tx, warm, secs, &share);
+	pps = run_pair(c, fd, "--qsize", q, size, batch, warm, secs, &share);
 	if (pps < 0)
 		return 1;
 	printf("path=eptgate size=%u batch=%u qsize=%u huge=%d pps=%.0f cpu_tx=%.2f cpu_rx=%.2f "
