@@ -888,31 +888,6 @@ static void check_snapshot(struct drv *d, const bool *posted, const char *what)
 
 /* ---- setup ----------------------------------------------------------------------- */
 
-static char tramp_dir[PATH_MAX];
-
-static void *load(const char *name, size_t *len)
-{
-	char path[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s/%s", tramp_dir, name);
-	return eptgate_read_file(path, len);
-}
-
-static void find_tramp_dir(void)
-{
-	const char *env = getenv("EPTGATE_TRAMP_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env) {
-		snprintf(tramp_dir, sizeof(tramp_dir), "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	TEST_ASSERT(n > 0, "readlink(/proc/self/exe): errno %d", errno);
-	exe[n] = 0;
-	snprintf(tramp_dir, sizeof(tramp_dir), "%s/tramp", dirname(exe));
-}
 
 /* The payload of a blob signed by scripts/sign-file. */
 static size_t payload_len(const uint8_t *blob, size_t len)
@@ -1468,9 +1443,8 @@ int main(void)
 	if (env)
 		npkts = strtoull(env, NULL, 0);
 
-	find_tramp_dir();
-	blob = load("tramp_tx.signed", &blob_len);
-	cert = load("signing_cert.der", &cert_len);
+	blob = eptgate_read_tramp_file("tramp_tx.signed", &blob_len);
+	cert = eptgate_read_tramp_file("signing_cert.der", &cert_len);
 	plen = payload_len(blob, blob_len);
 	TEST_ASSERT(plen > TRAMP_GATE2_END && plen <= EPTGATE_TRAMPOLINE_CODE_MAX,
 		    "payload of %zu bytes", plen);

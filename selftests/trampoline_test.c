@@ -171,32 +171,10 @@ struct blob {
 	size_t len;
 };
 
-static char tramp_dir[PATH_MAX];
-
-static void find_tramp_dir(void)
-{
-	const char *env = getenv("EPTGATE_TRAMP_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env) {
-		snprintf(tramp_dir, sizeof(tramp_dir), "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	TEST_ASSERT(n > 0, "readlink(/proc/self/exe) failed, errno: %i (%s)",
-		    errno, strerror(errno));
-	exe[n] = 0;
-	snprintf(tramp_dir, sizeof(tramp_dir), "%s/tramp", dirname(exe));
-}
-
 static void load(struct blob *b, const char *name)
 {
-	char path[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s/%s", tramp_dir, name);
 	b->name = name;
-	b->buf = eptgate_read_file(path, &b->len);
+	b->buf = eptgate_read_tramp_file(name, &b->len);
 }
 
 static struct eptgate_trampoline tramp_args(const struct blob *b,
@@ -408,7 +386,6 @@ int main(void)
 	ksft_print_header();
 	ksft_set_plan(22);
 
-	find_tramp_dir();
 	load(&good, "good.signed");
 	load(&unsig, "unsigned");
 	load(&flipped, "flipped");

@@ -115,6 +115,7 @@ int eptgate_keyring_unlink(int32_t key, int32_t ring);
 
 /* A whole file, malloc()ed; fails the test if it cannot be read. */
 void *eptgate_read_file(const char *path, size_t *len);
+void *eptgate_read_tramp_file(const char *name, size_t *len);
 
 /* ---- the kernel log: the module's one-line reasons --------------------- */
 

@@ -4,6 +4,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +329,28 @@ int eptgate_keyring_unlink(int32_t key, int32_t ring)
 	long r = syscall(__NR_keyctl, KEYCTL_UNLINK, key, ring);
 
 	return r < 0 ? -errno : 0;
+}
+
+/*
+ * Reads file @name of the signed blobs: $EPTGATE_TRAMP_DIR, else tramp/
+ * next to the test binary (where `make -C selftests payload` puts them).
+ */
+void *eptgate_read_tramp_file(const char *name, size_t *len)
+{
+	const char *env = getenv("EPTGATE_TRAMP_DIR");
+	char exe[PATH_MAX], path[2 * PATH_MAX + 16];
+	ssize_t n;
+
+	if (env) {
+		snprintf(path, sizeof(path), "%s/%s", env, name);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		TEST_ASSERT(n > 0, "readlink(/proc/self/exe) failed, errno: %i (%s)",
+			    errno, strerror(errno));
+		exe[n] = 0;
+		snprintf(path, sizeof(path), "%s/tramp/%s", dirname(exe), name);
+	}
+	return eptgate_read_file(path, len);
 }
 
 void *eptgate_read_file(const char *path, size_t *len)
