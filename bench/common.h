@@ -227,20 +227,23 @@ static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
 /*
  * The parent's part of a run: start this very program as "rx" on CPU 1
  * and "tx" on CPU 0 over the shared region @fd (@ring_opt names the ring
- * size option, "--qsize" or "--slots"), then drive() them.
+ * size option, "--qsize" or "--slots"; the sender also gets "--prefetch
+ * @prefetch"), then drive() them.
  */
 static inline double run_pair(struct ctl *c, int fd, const char *ring_opt,
 			      uint32_t ring, uint32_t size, uint32_t batch,
-			      double warm, double secs, struct cpu_share *share)
+			      int prefetch, double warm, double secs,
+			      struct cpu_share *share)
 {
-	char sz[16], bt[16], rg[16], fds[16], opt[16], self[4096];
+	char sz[16], bt[16], rg[16], fds[16], opt[16], pf[16], self[4096];
 	char *rx_args[] = { "rx", "--fd", fds, "--size", sz, opt, rg, NULL };
 	char *tx_args[] = { "tx", "--fd", fds, "--size", sz, opt, rg,
-			    "--batch", bt, NULL };
+			    "--batch", bt, "--prefetch", pf, NULL };
 	pid_t rx, tx;
 
 	snprintf(sz, sizeof(sz), "%u", size);
 	snprintf(bt, sizeof(bt), "%u", batch);
+	snprintf(pf, sizeof(pf), "%d", prefetch);
 	snprintf(rg, sizeof(rg), "%u", ring);
 	snprintf(fds, sizeof(fds), "%d", fd);
 	snprintf(opt, sizeof(opt), "%s", ring_opt);

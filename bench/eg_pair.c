@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 	fd = shm_create(region_len(q), &huge);
 	c = shm_map(fd, region_len(q));
 	memset(c, 0, sizeof(*c));
-	pps = run_pair(c, fd, "--qsize", q, size, batch, warm, secs, &share);
+	pps = run_pair(c, fd, "--qsize", q, size, batch, 0, warm, secs, &share);
 	if (pps < 0)
 		return 1;
 	printf("path=eptgate size=%u batch=%u qsize=%u huge=%d pps=%.0f cpu_tx=%.2f cpu_rx=%.2f "

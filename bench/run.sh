@@ -183,10 +183,11 @@ run_eg() {
 			v["tx_notifies"] / v["tx_calls"], v["rx_pkts"] / (v["rx_polls"] ? v["rx_polls"] : 1) }')
 }
 
-# copyring SIZE KEY
+# copyring SIZE KEY [PREFETCH]
 run_ring() {
-	run_pair copy_ring "$2" --size "$1" --batch 32 --slots 256 || return
+	run_pair copy_ring "$2" --size "$1" --batch 32 --slots 256 --prefetch "${3:-0}" || return
 	NOTE[$2]="256 slots of $((12 + $1)) B, memcpy"
+	[ "${3:-0}" = 1 ] && NOTE[$2]+=", the batch's slots prefetched for writing"
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
@@ -290,20 +291,22 @@ T_START=$SECONDS
 STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # 1. The comparison that counts: 64 B batch 32, ROUNDS interleaved rounds,
-#    the order rotated each round.
-ORDER=(eg ring vhost memif)
+#    the order rotated each round.  The prefetching copy ring (ringpf) is
+#    information, not a target's reference.
+ORDER=(eg ring vhost memif ringpf)
 for ((r = 1; r <= ROUNDS; r++)); do
-	for ((i = 0; i < 4; i++)); do
-		w=${ORDER[$(((i + r - 1) % 4))]}
+	for ((i = 0; i < ${#ORDER[@]}; i++)); do
+		w=${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}
 		case $w in
 		eg) run_eg 64 32 "eg-64-32-r$r" ;;
 		ring) run_ring 64 "ring-64-r$r" ;;
+		ringpf) run_ring 64 "ringpf-64-r$r" 1 ;;
 		vhost) run_dpdk vhost 64 "vhost-64-r$r" ;;
 		memif) run_dpdk memif 64 "memif-64-r$r" ;;
 		esac
 	done
 done
-for k in eg-64-32 ring-64 vhost-64 memif-64; do
+for k in eg-64-32 ring-64 ringpf-64 vhost-64 memif-64; do
 	vals=""
 	for ((r = 1; r <= ROUNDS; r++)); do vals+="${MPPS[$k-r$r]} "; done
 	if grep -q ERR <<<"$vals"; then
@@ -396,6 +399,7 @@ R=$B/results.txt
 			row "eptgate eg_tx_burst (2 processes)" "$s" "$b" "eg-$s-$b"
 		done
 		row "copy ring (machine limit)" "$s" 32 "ring-$s"
+		[ "$s" = 64 ] && row "copy ring, prefetched (information)" "$s" 32 "ringpf-$s"
 		row "DPDK vhost-user -> virtio-user" "$s" 32 "vhost-$s"
 		row "DPDK memif server -> client" "$s" 32 "memif-$s"
 	done
@@ -421,6 +425,15 @@ R=$B/results.txt
 		fi
 		printf '  %-24s %-24s %8s   %-14s %s\n' "eptgate / $name" "$perp" "$shown" ">= $4" "$(verdict "$med" "$3")"
 	done
+	per=""
+	for ((r = 1; r <= ROUNDS; r++)); do
+		per+="$(awk -v r="$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[ringpf-64-r$r]:-}")" \
+			'BEGIN { if (r == "n/a") printf "n/a "; else printf "%.0f%% ", 100 * r }')"
+	done
+	printf '  %-24s %-24s %8s   %s\n' "eptgate / prefetched ring" "$per" \
+		"$(awk -v r="$(ratio "${MPPS[eg-64-32]:-}" "${MPPS[ringpf-64]:-}")" \
+			'BEGIN { if (r == "n/a") print r; else printf "%.0f %%", 100 * r }')" \
+		"(information: the copy ring with the same prefetching as eg_tx_burst; ratio of the medians)"
 	for s in $SIZES; do
 		[ "$s" = 64 ] && continue
 		printf '  at %4s B batch 32: eptgate / vhost-user %sx, / memif %sx, / copy ring %s\n' "$s" \
