@@ -651,6 +651,77 @@ static void test_avail_idx(void)
 	peer_free(p);
 }
 
+/*
+ * avail->idx is read only when the entries known from the last read do
+ * not cover the burst (or run out): a corrupt index is not seen while
+ * known entries remain, then counted once they are used up.
+ */
+static void test_avail_idx_cached(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[4];
+	unsigned int r, j;
+
+	for (j = 0; j < 4; j++) {
+		post1(p, 2048);
+		pk[j].data = pkt_data(j);
+		pk[j].len = 60;
+	}
+	r = eg_tx_burst(&p->q, pk, 1, &p->st);	/* reads idx: 4 posted */
+	p->avail->idx = (uint16_t)(p->avail_idx + 100);	/* corrupt */
+	r += eg_tx_burst(&p->q, pk + 1, 3, &p->st);	/* 3 known: no read */
+	TAP_CHECK(r == 4 && p->st.sent == 4 && p->st.err_avail_idx == 0 && p->used->idx == 4,
+		  "entries known from the last avail->idx read are used without reading it again");
+	r = eg_tx_burst(&p->q, pk, 1, &p->st);
+	TAP_CHECK(r == 0 && p->st.err_avail_idx == 1 && pk[0].status == EG_TX_PENDING &&
+		  p->q.last_avail_idx == 4,
+		  "known entries used up: avail->idx read, corrupt index counted, nothing consumed");
+	peer_free(p);
+}
+
+/*
+ * A mergeable packet that needs more buffers than the entries known at the
+ * start reads avail->idx once more; an index that went backwards behind
+ * what the burst consumed is counted, never followed.
+ */
+static void test_avail_idx_midburst(void)
+{
+	struct peer *p = peer_new(16, 1ull << VIRTIO_NET_F_MRG_RXBUF, 4096);
+	struct eg_tx_pkt pk;
+	unsigned int r, j;
+
+	post1(p, 1000);
+	pk.data = pkt_data(0);
+	pk.len = 100;
+	r = eg_tx_burst(&p->q, &pk, 1, &p->st);	/* idx read: 1 posted, used */
+	for (j = 0; j < 3; j++)
+		post1(p, 1000);
+	pk.len = 2500;	/* 2512 bytes: three buffers, more than n == 1 */
+	r += eg_tx_burst(&p->q, &pk, 1, &p->st);
+	TAP_CHECK(r == 2 && pk.status == EG_TX_OK && p->st.sent == 2 && p->used->idx == 4 &&
+		  p->st.err_avail_idx == 0,
+		  "MRG: a packet needing more entries than known reads avail->idx and completes");
+	for (j = 0; j < 2; j++)
+		post1(p, 1000);	/* posted: 2 more, idx 6 */
+	r = eg_tx_burst(&p->q, &pk, 1, &p->st);	/* reads idx 6, needs 3 */
+	TAP_CHECK(r == 0 && pk.status == EG_TX_PENDING && p->st.backpressure == 1 &&
+		  p->q.last_avail_idx == 4 && p->used->idx == 4,
+		  "MRG: not enough after the read: rolled back, back-pressure");
+	/* entries 4, 5 known; the packet takes both, then reads idx: 5 */
+	p->avail->idx = 5;	/* rewound behind what the burst consumed */
+	r = eg_tx_burst(&p->q, &pk, 1, &p->st);
+	TAP_CHECK(r == 0 && p->st.err_avail_idx == 1 && p->st.backpressure == 2 &&
+		  p->q.last_avail_idx == 4 && p->used->idx == 4 && p->guard_errors == 0,
+		  "MRG: avail->idx rewound behind what the burst consumed: counted, not followed, rolled back");
+	p->avail->idx = p->avail_idx;
+	post1(p, 1000);
+	r = eg_tx_burst(&p->q, &pk, 1, &p->st);
+	TAP_CHECK(r == 1 && pk.status == EG_TX_OK && p->st.sent == 3 && p->used->idx == 7 &&
+		  p->st.err_avail_idx == 1 && p->guard_errors == 0,
+		  "MRG: the index sane again: the packet goes out in three buffers");
+	peer_free(p);
+}
+
 static void test_backpressure(void)
 {
 	struct peer *p = peer_new(16, 0, 4096);
@@ -1030,6 +1101,8 @@ int main(void)
 	test_mrg();
 	test_notify();
 	test_avail_idx();
+	test_avail_idx_cached();
+	test_avail_idx_midburst();
 	test_window_edge();
 	test_hostile();
 	test_race();

@@ -13,8 +13,14 @@
  * never read.
  *
  * Per burst:
- *   1. avail->idx is read once.  If it is more than qsize ahead of
- *      last_avail_idx the ring is corrupt: err_avail_idx, nothing consumed.
+ *   1. avail->idx is read at most once (read_avail_idx()): at the start
+ *      when what it said last time (avail_end) does not cover n packets'
+ *      worth of entries, otherwise only if those run out (mergeable
+ *      packets take several).  It is a line the driver writes on every
+ *      refill: each read costs a cross-core transfer.  More than qsize
+ *      ahead of where the burst started, or behind what the burst has
+ *      consumed: the ring is corrupt, err_avail_idx, and the burst goes
+ *      on with the entries known to be posted.
  *   1b. Prefetch for writing what the burst will write (prefetch_burst()):
  *      hints only, see there -- the one place that reads peer fields a
  *      second time, and nothing it reads decides anything.
@@ -178,6 +184,7 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	q->event_idx = !!(c->features & (1ull << VIRTIO_F_EVENT_IDX));
 	q->mrg_rxbuf = !!(c->features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
 	q->last_avail_idx = c->last_avail_idx;
+	q->avail_end = c->last_avail_idx;	/* nothing known to be posted */
 	q->used_idx = c->used_idx;
 	q->doorbell = c->doorbell;
 	q->doorbell_val = c->doorbell_val;
@@ -188,9 +195,40 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 
 /* Per-burst scratch (on the private stack). */
 struct burst {
-	uint16_t end;		/* avail->idx as read at the start */
+	uint16_t start;		/* last_avail_idx when the burst began */
+	uint16_t end;		/* entries [.., end) are known to be posted */
+	uint8_t fresh;		/* avail->idx was read in this burst */
 	uint32_t budget;	/* descriptors that may still be walked */
 };
+
+/*
+ * Read avail->idx (at most once per burst).  A sane driver's index is at
+ * most qsize ahead of the burst's start and not behind what the burst has
+ * consumed; anything else is counted and ignored, and the burst keeps the
+ * entries it already knew of.  Returns whether b->end moved.
+ */
+static int read_avail_idx(struct eg_txq *q, struct burst *b,
+			  struct eg_tx_stats *st)
+{
+	uint16_t end, ahead, done;
+
+	if (b->fresh)
+		return 0;
+	b->fresh = 1;
+	end = vq_ld16(&q->avail->idx);
+	eg_rmb();	/* avail->idx before the entries it covers */
+	ahead = (uint16_t)(end - b->start);
+	done = (uint16_t)(q->last_avail_idx - b->start);
+	if (ahead > q->qsize || ahead < done) {
+		st->err_avail_idx++;
+		return 0;
+	}
+	q->avail_end = end;
+	if (end == b->end)
+		return 0;
+	b->end = end;
+	return 1;
+}
 
 /* The packet as a byte stream: header, then data. */
 struct stream {
@@ -362,7 +400,8 @@ static int tx_one(struct eg_txq *q, struct burst *b, struct eg_tx_pkt *p,
 			uint32_t written = 0;
 			uint16_t head;
 
-			if (q->last_avail_idx == b->end) {
+			if (q->last_avail_idx == b->end &&
+			    !read_avail_idx(q, b, st)) {
 				/* out of buffers: undo this attempt */
 				q->last_avail_idx = avail0;
 				q->used_idx = used0;
@@ -487,7 +526,7 @@ static void prefetch_burst(const struct eg_txq *q, uint16_t end, unsigned int n)
 unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 			 unsigned int n, struct eg_tx_stats *st)
 {
-	uint16_t old = q->used_idx, ahead;
+	uint16_t old = q->used_idx;
 	struct burst b;
 	unsigned int i;
 
@@ -496,14 +535,12 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 		n = EG_TX_BURST_MAX;
 	for (i = 0; i < n; i++)
 		pkts[i].status = EG_TX_PENDING;
-	b.end = vq_ld16(&q->avail->idx);
-	eg_rmb();	/* avail->idx before the entries it covers */
 	b.budget = q->qsize;
-	ahead = (uint16_t)(b.end - q->last_avail_idx);
-	if (ahead > q->qsize) {
-		st->err_avail_idx++;
-		b.end = q->last_avail_idx;
-	}
+	b.start = q->last_avail_idx;
+	b.end = q->avail_end;
+	b.fresh = 0;
+	if ((uint16_t)(b.end - b.start) < n)
+		read_avail_idx(q, &b, st);
 	prefetch_burst(q, b.end, n);
 	for (i = 0; i < n; i++)
 		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
