@@ -236,8 +236,27 @@ struct stream {
 	uint32_t total;		/* EG_TX_HDR_LEN + len */
 	uint32_t off;		/* bytes written so far in this attempt */
 	uint8_t *nb[2];		/* where num_buffers' two bytes went */
-	uint8_t hdr[EG_TX_HDR_LEN];
 };
+
+/*
+ * The header: no offloads (flags 0, GSO_NONE, no checksum), num_buffers 1
+ * (patched for a mergeable packet once its buffers are counted).
+ */
+static inline uint8_t hdr_byte(uint32_t k)
+{
+	return k == VIRTIO_NET_HDR_V1_NUM_BUFFERS ? 1 : 0;
+}
+
+static inline void hdr_store(uint8_t *dst)
+{
+	uint64_t lo = 0;
+	uint32_t hi = 1u << 16;	/* bytes 10-11: num_buffers = 1 */
+
+	_Static_assert(VIRTIO_NET_HDR_V1_NUM_BUFFERS == 10 &&
+		       EG_TX_HDR_LEN == 12, "virtio_net_hdr_v1 layout");
+	__builtin_memcpy(dst, &lo, sizeof(lo));
+	__builtin_memcpy(dst + 8, &hi, sizeof(hi));
+}
 
 static void emit(struct stream *s, uint8_t *dst, uint32_t n)
 {
@@ -247,8 +266,8 @@ static void emit(struct stream *s, uint8_t *dst, uint32_t n)
 		if (h > n)
 			h = n;
 		if (h == EG_TX_HDR_LEN) {
-			/* constant size: inline moves, never a call */
-			__builtin_memcpy(dst, s->hdr, EG_TX_HDR_LEN);
+			/* two stores of constants */
+			hdr_store(dst);
 			s->nb[0] = dst + VIRTIO_NET_HDR_V1_NUM_BUFFERS;
 			s->nb[1] = dst + VIRTIO_NET_HDR_V1_NUM_BUFFERS + 1;
 		} else {
@@ -256,7 +275,7 @@ static void emit(struct stream *s, uint8_t *dst, uint32_t n)
 			for (j = 0; j < h; j++) {
 				uint32_t k = s->off + j;
 
-				dst[j] = s->hdr[k];
+				dst[j] = hdr_byte(k);
 				if (k == VIRTIO_NET_HDR_V1_NUM_BUFFERS)
 					s->nb[0] = dst + j;
 				else if (k == VIRTIO_NET_HDR_V1_NUM_BUFFERS + 1)
@@ -271,6 +290,19 @@ static void emit(struct stream *s, uint8_t *dst, uint32_t n)
 		eg_copy(dst, s->data + (s->off - EG_TX_HDR_LEN), n);
 		s->off += n;
 	}
+}
+
+/* Count a descriptor that failed fill_chain()'s first test, by kind. */
+static void bad_desc(uint16_t flags, uint32_t len, struct eg_tx_stats *st)
+{
+	if (flags & VIRTQ_DESC_F_INDIRECT)
+		st->err_indirect++;
+	else if (!(flags & VIRTQ_DESC_F_WRITE))
+		st->err_not_write++;
+	else if (!len)
+		st->err_zero_len++;
+	else
+		st->err_bounds++;
 }
 
 /* fill_chain() results */
@@ -309,20 +341,16 @@ static int fill_chain(const struct eg_txq *q, struct burst *b, uint16_t head,
 		flags = vq_ld16(&d->flags);
 		next = vq_ld16(&d->next);
 
-		if (flags & VIRTQ_DESC_F_INDIRECT) {
-			st->err_indirect++;
-			return CH_BAD;
-		}
-		if (!(flags & VIRTQ_DESC_F_WRITE)) {
-			st->err_not_write++;
-			return CH_BAD;
-		}
-		if (!len) {
-			st->err_zero_len++;
-			return CH_BAD;
-		}
-		if (!win_off(q->win_gpa, q->win_len, addr, len, &off)) {
-			st->err_bounds++;
+		/*
+		 * Writable, not indirect, 1 <= len, [addr, addr + len) inside
+		 * the window and clear of the ring: one test per rule on the
+		 * good path, the kind of error worked out only on the bad one.
+		 */
+		off = addr - q->win_gpa;	/* wraps if addr is below */
+		if ((flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
+		    VIRTQ_DESC_F_WRITE || !len || off >= q->win_len ||
+		    len > q->win_len - off) {
+			bad_desc(flags, len, st);
 			return CH_BAD;
 		}
 		if (overlaps(off, off + len, q->desc_lo, q->desc_hi) ||
@@ -375,19 +403,6 @@ static int tx_one(struct eg_txq *q, struct burst *b, struct eg_tx_pkt *p,
 	}
 	s.data = p->data;
 	s.total = EG_TX_HDR_LEN + len;
-	{
-		/*
-		 * No offloads (GSO_NONE, no checksum flags), num_buffers 1
-		 * (bytes 10-11): two stores, not a byte loop.
-		 */
-		uint64_t lo = 0;
-		uint32_t hi = 1u << 16;
-
-		_Static_assert(VIRTIO_NET_HDR_V1_NUM_BUFFERS == 10 &&
-			       EG_TX_HDR_LEN == 12, "virtio_net_hdr_v1 layout");
-		__builtin_memcpy(s.hdr, &lo, sizeof(lo));
-		__builtin_memcpy(s.hdr + 8, &hi, sizeof(hi));
-	}
 
 	for (;;) {	/* one attempt per iteration; bad chains restart it */
 		uint16_t avail0 = q->last_avail_idx, used0 = q->used_idx;
@@ -500,7 +515,7 @@ static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
  *
  * Hints only: the avail entries and descriptors read here are read again
  * and validated by tx_one(), which alone decides what is written; a
- * prefetch is issued only inside the window (win_off()), and a prefetch
+ * prefetch is issued only for an address inside the window, and a prefetch
  * neither faults nor changes memory, so a peer that rewrites its ring in
  * between gains nothing.
  */
@@ -513,9 +528,10 @@ static void prefetch_burst(const struct eg_txq *q, uint16_t end, unsigned int n)
 		uint16_t head = vq_ld16(&q->avail->ring[a & q->mask]);
 		uint64_t off;
 
-		if (head < q->qsize &&
-		    win_off(q->win_gpa, q->win_len, vq_ld64(&q->desc[head].addr),
-			    1, &off))
+		if (head >= q->qsize)
+			continue;
+		off = vq_ld64(&q->desc[head].addr) - q->win_gpa;
+		if (off < q->win_len)	/* in the window (wraps if below) */
 			eg_prefetchw(q->win + off);
 	}
 	for (k = 0; k < n; k += EG_USED_PER_LINE)
@@ -528,13 +544,11 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 {
 	uint16_t old = q->used_idx;
 	struct burst b;
-	unsigned int i;
+	unsigned int i, j;
 
 	st->bursts++;
 	if (n > EG_TX_BURST_MAX)
 		n = EG_TX_BURST_MAX;
-	for (i = 0; i < n; i++)
-		pkts[i].status = EG_TX_PENDING;
 	b.budget = q->qsize;
 	b.start = q->last_avail_idx;
 	b.end = q->avail_end;
@@ -548,5 +562,7 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	if (i < n)
 		st->backpressure++;
 	publish(q, old, st);
+	for (j = i; j < n; j++)
+		pkts[j].status = EG_TX_PENDING;
 	return i;
 }
