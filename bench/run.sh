@@ -391,6 +391,7 @@ R=$B/results.txt
 	fi
 	echo "eptgate: eg_tx_burst() from guest/tx/eg_tx.c (built with the trampoline's flags) into a virtio split RX ring, q$QSIZE,"
 	echo "  VERSION_1 + EVENT_IDX, one 1536 B buffer per chain; the receiver checks length, num_buffers and a sequence number, reposts, sets used_event."
+	echo "  The sender prefetches for writing the buffer heads, used elements and used->idx of each burst (PREFETCHW), as the trampoline does."
 	echo
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "path" "pkt B" "batch" "Mpps" "ns/pkt" "cpu" "notes"
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "----" "-----" "-----" "----" "------" "---" "-----"
@@ -427,13 +428,13 @@ R=$B/results.txt
 	done
 	per=""
 	for ((r = 1; r <= ROUNDS; r++)); do
-		per+="$(awk -v r="$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[ringpf-64-r$r]:-}")" \
-			'BEGIN { if (r == "n/a") printf "n/a "; else printf "%.0f%% ", 100 * r }')"
+		per+="$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[ringpf-64-r$r]:-}") "
 	done
-	printf '  %-24s %-24s %8s   %s\n' "eptgate / prefetched ring" "$per" \
-		"$(awk -v r="$(ratio "${MPPS[eg-64-32]:-}" "${MPPS[ringpf-64]:-}")" \
-			'BEGIN { if (r == "n/a") print r; else printf "%.0f %%", 100 * r }')" \
-		"(information: the copy ring with the same prefetching as eg_tx_burst; ratio of the medians)"
+	med=$(tr ' ' '\n' <<<"$per" | grep -E '^[0-9.]+$' | median)
+	printf '  %-24s %-24s %8s   %s\n' "eptgate / prefetched ring" \
+		"$(for x in $per; do awk -v r="$x" 'BEGIN { if (r == "n/a") printf "n/a "; else printf "%.0f%% ", 100 * r }'; done)" \
+		"$(awk -v r="${med:-n/a}" 'BEGIN { if (r == "n/a") print r; else printf "%.0f %%", 100 * r }')" \
+		"(information: the copy ring with the same prefetching as eg_tx_burst)"
 	for s in $SIZES; do
 		[ "$s" = 64 ] && continue
 		printf '  at %4s B batch 32: eptgate / vhost-user %sx, / memif %sx, / copy ring %s\n' "$s" \
