@@ -5,14 +5,19 @@
  * virtio-net RX split ring in VM 2's memory, which this process drives as
  * VM 2's virtio-net driver would (Documentation/trampoline.rst, 6).
  *
- * VM 2 (the peer, no vCPU): memslot 1 at PEER_GPA holds two rings, each
- * with its RX buffers, qsize 256, VERSION_1 | EVENT_IDX:
+ * VM 2 (the peer): memslot 1 at PEER_GPA holds two rings, each with its RX
+ * buffers, qsize 256, VERSION_1 | EVENT_IDX:
  *   ring A at PEER_GPA          without MRG_RXBUF: 128 chains of two
  *                               descriptors (2 KiB, then 64 KiB)
  *   ring B at PEER_GPA + 10 MiB with MRG_RXBUF: 256 buffers of 2 KiB
  * Each ring region: desc table (+0), avail ring with used_event (+4 KiB),
  * used ring with avail_event (+8 KiB), a guard page (+12 KiB), then the
  * buffers, each followed by guard bytes (GUARD) that must never change.
+ * VM 2 has an in-kernel LAPIC and one vCPU (its own thread) that only takes
+ * interrupts: the doorbell's eventfd (efd) is also VM 2's KVM_IRQFD, routed
+ * as an MSI with PEER_DB_VECTOR, so the peer's guest gets an interrupt for
+ * each doorbell with no exit on its side; it counts them, and reports the
+ * count when the host sends it PEER_SYNC_VECTOR (KVM_SIGNAL_MSI).
  *
  * VM 1 (the sender, one vCPU), guest-physical:
  *   memslot 0     the test's code, stacks, page tables (RW, not X, in the views)
@@ -23,7 +28,8 @@
  *   PKT_GPA       the packet area (RAM, RW in the views)
  *   WINDOW_GPA    no memslot; in view 1 a window onto ring A's region, in
  *                 view 2 onto ring B's
- *   DOORBELL_GPA  no memslot: a KVM_IOEVENTFD of length 0 (efd)
+ *   DOORBELL_GPA  no memslot: a KVM_IOEVENTFD of length 0 (efd, VM 2's
+ *                 irqfd)
  * and guest-virtual, from the trampoline's base T (T_GVA): T -> CODE_GPA,
  * T + 16 KiB -> DATA_GPA, T + MBX_OFF -> MBX_GPA, T + PKT_OFF -> PKT_GPA,
  * T + WIN_OFF -> WINDOW_GPA, T + DB_OFF -> DOORBELL_GPA.
@@ -38,12 +44,16 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "apic.h"
 #include "eptgate_util.h"
 #include "eg_tramp_abi.h"
 #include "eg_tx.h"
@@ -86,6 +96,17 @@
 #define RING_A_LEN	WINDOW_MAX
 #define RING_B_GPA	(PEER_GPA + WINDOW_MAX)
 #define RING_B_LEN	(2 * 1024 * 1024ULL)
+
+/*
+ * VM 2's interrupts, both MSIs to its vCPU 0 (APIC ID 0, fixed, edge): the
+ * doorbell (GSI PEER_GSI, efd's irqfd), and the host's barrier, of a lower
+ * priority class so that a doorbell pending in the IRR is taken first.
+ */
+#define PEER_MSI_ADDR		(APIC_DEFAULT_GPA | (0 << 12))
+#define PEER_DB_VECTOR		0xe0
+#define PEER_SYNC_VECTOR	0x40
+#define PEER_GSI		24
+#define PEER_WAIT_MS		2000
 
 #define QSIZE		256
 #define DESC_OFF	0x0000
@@ -164,6 +185,36 @@ static void guest_code(void)
 	}
 }
 
+/*
+ * VM 2's guest: x2APIC on, then only interrupts.  It counts the doorbell's
+ * (no exit), and answers each barrier with GUEST_SYNC(2, doorbell
+ * interrupts, barriers), or GUEST_DONE once the host set peer_stop.
+ */
+static volatile uint64_t peer_db_irqs, peer_syncs, peer_stop;
+
+static void peer_db_handler(struct ex_regs *regs __attribute__((unused)))
+{
+	peer_db_irqs++;
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void peer_sync_handler(struct ex_regs *regs __attribute__((unused)))
+{
+	x2apic_write_reg(APIC_EOI, 0);
+	if (peer_stop)
+		GUEST_DONE();
+	peer_syncs++;
+	GUEST_SYNC_ARGS(2, peer_db_irqs, peer_syncs, 0, 0);
+}
+
+static void peer_guest_code(void)
+{
+	x2apic_enable();
+	GUEST_SYNC_ARGS(2, peer_db_irqs, peer_syncs, 0, 0);
+	for (;;)
+		asm volatile("sti; hlt" ::: "memory");
+}
+
 /* ---- host: the peer's driver ---------------------------------------------------- */
 
 struct drv {
@@ -187,11 +238,12 @@ struct drv {
 	uint64_t next_seq;	/* next packet expected */
 	uint64_t delivered, bytes, used_elems, dropped;
 	struct eg_tx_stats st;	/* the mailbox's counters after the last call */
+	uint64_t rung;		/* doorbells of the last call (view stats) */
 	struct eg_tramp_params prm;
 };
 
 static struct kvm_vm *vm, *peer;
-static struct kvm_vcpu *vcpu;
+static struct kvm_vcpu *vcpu, *peer_vcpu;
 static int bfd, pbfd, efd;
 static struct eg_tramp_mailbox *mbx;
 static uint8_t *pkt_hva, *data_hva;
@@ -600,6 +652,151 @@ static uint64_t drain_efd(void)
 	return v;
 }
 
+/* ---- host: VM 2's vCPU ------------------------------------------------------------ */
+
+static pthread_t peer_thread;
+static sem_t peer_sem;			/* posted at each GUEST_SYNC of VM 2 */
+static uint64_t peer_seen_irqs, peer_seen_syncs;	/* what it reported */
+static uint64_t peer_sent_syncs;	/* barriers sent */
+static uint64_t peer_want;		/* doorbells rung so far */
+static uint64_t peer_late;		/* interrupts not yet taken at a barrier */
+static double peer_secs;		/* spent in peer_check() */
+
+static void *peer_run(void *arg __attribute__((unused)))
+{
+	struct ucall uc;
+	uint64_t cmd;
+
+	for (;;) {
+		vcpu_run(peer_vcpu);
+		TEST_ASSERT(peer_vcpu->run->exit_reason == KVM_EXIT_IO,
+			    "VM 2: exit reason %u (%s), expected the guest's ucall",
+			    peer_vcpu->run->exit_reason,
+			    exit_reason_str(peer_vcpu->run->exit_reason));
+		cmd = get_ucall(peer_vcpu, &uc);
+		if (cmd == UCALL_ABORT)
+			report_guest_assert(&uc);
+		if (cmd == UCALL_DONE)
+			return NULL;
+		TEST_ASSERT(cmd == UCALL_SYNC && uc.args[1] == 2,
+			    "VM 2: ucall %lu, expected GUEST_SYNC(2)", cmd);
+		peer_seen_irqs = uc.args[2];
+		peer_seen_syncs = uc.args[3];
+		sem_post(&peer_sem);
+	}
+}
+
+/* The next GUEST_SYNC of VM 2, within PEER_WAIT_MS. */
+static void peer_wait_sync(const char *what)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += PEER_WAIT_MS / 1000;
+	while (sem_timedwait(&peer_sem, &ts))
+		TEST_ASSERT(errno == EINTR,
+			    "VM 2's vCPU did not answer %s in %u ms (errno %d)",
+			    what, PEER_WAIT_MS, errno);
+}
+
+static void peer_signal(uint32_t vector)
+{
+	struct kvm_msi msi = {
+		.address_lo = PEER_MSI_ADDR,
+		.data = vector,
+	};
+	int r = __vm_ioctl(peer, KVM_SIGNAL_MSI, &msi);
+
+	TEST_ASSERT(r == 1, "KVM_SIGNAL_MSI vector 0x%x to VM 2: %d (errno %d), expected 1 (delivered)",
+		    vector, r, errno);
+}
+
+/*
+ * The doorbell interrupts VM 2's guest has taken so far, every one whose
+ * MSI was in its IRR when the barrier's was sent included (higher
+ * priority).  KVM's irqfd normally injects from the eventfd's wakeup, i.e.
+ * before the doorbell's exit returns to VM 1.
+ */
+static uint64_t peer_barrier(void)
+{
+	peer_signal(PEER_SYNC_VECTOR);
+	peer_sent_syncs++;
+	peer_wait_sync("the barrier interrupt");
+	TEST_ASSERT(peer_seen_syncs == peer_sent_syncs,
+		    "VM 2 answered barrier %lu, expected %lu", peer_seen_syncs,
+		    peer_sent_syncs);
+	return peer_seen_irqs;
+}
+
+/*
+ * @rung more doorbells since the last check: VM 2's guest must have taken
+ * exactly one interrupt for each, and no other.  An expected one that has
+ * not arrived yet (irqfd injection deferred to a work item) is waited for,
+ * up to PEER_WAIT_MS.  Checked after every call, so that no two can
+ * coalesce in the IRR.
+ */
+__attribute__((format(printf, 2, 3)))
+static void peer_check(uint64_t rung, const char *fmt, ...)
+{
+	uint64_t want = peer_want + rung, got;
+	struct timespec t0, t;
+	char what[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		got = peer_barrier();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (got >= want)
+			break;
+		peer_late++;
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 > PEER_WAIT_MS)
+			break;
+		usleep(1000);
+	}
+	peer_secs += (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+	if (got != want) {
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+	}
+	TEST_ASSERT(got <= want,
+		    "%s: VM 2's guest took %lu doorbell interrupt(s), expected %lu (the doorbells rung); %lu in all, expected %lu",
+		    what, got - peer_want, rung, got, want);
+	TEST_ASSERT(got >= want,
+		    "%s: VM 2's guest took %lu doorbell interrupt(s) in %u ms, expected %lu (the doorbells rung); %lu in all, expected %lu",
+		    what, got - peer_want, PEER_WAIT_MS, rung, got, want);
+	peer_want = want;
+}
+
+static void peer_start(void)
+{
+	TEST_ASSERT(!sem_init(&peer_sem, 0, 0), "sem_init: errno %d", errno);
+	TEST_ASSERT(!pthread_create(&peer_thread, NULL, peer_run, NULL),
+		    "pthread_create");
+	/* its APIC is on: MSIs to it are no longer dropped */
+	peer_wait_sync("with its first GUEST_SYNC");
+	TEST_ASSERT(peer_seen_irqs == 0 && peer_seen_syncs == 0,
+		    "VM 2's first GUEST_SYNC: %lu interrupts, %lu barriers",
+		    peer_seen_irqs, peer_seen_syncs);
+}
+
+/* The guest leaves with GUEST_DONE from its next barrier interrupt. */
+static void peer_stop_vcpu(void)
+{
+	struct timespec ts;
+	int r;
+
+	*(volatile uint64_t *)addr_gva2hva(peer, (vm_vaddr_t)&peer_stop) = 1;
+	peer_signal(PEER_SYNC_VECTOR);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += PEER_WAIT_MS / 1000;
+	r = pthread_timedjoin_np(peer_thread, NULL, &ts);
+	TEST_ASSERT(!r, "VM 2's vCPU thread did not stop: %d", r);
+	sem_destroy(&peer_sem);
+}
+
 /* A batch in the mailbox and the packet area. */
 struct batch {
 	unsigned int n;
@@ -675,16 +872,24 @@ static struct eg_tx_stats read_stats(void)
 
 #define D(f)	(now.f - d->st.f)
 
+static uint64_t view_doorbells(uint32_t view)
+{
+	return eptgate_view_stats(bfd, view).doorbells;
+}
+
 /*
  * Call the trampoline of @d's view on the batch in the mailbox; check the
- * result, the statuses and the counters against it.  Returns the count.
+ * result, the statuses and the counters against it, and that VM 2's guest
+ * took one interrupt per doorbell (d->rung).  Returns the count.
  */
 static unsigned int call_batch(struct drv *d, const struct batch *b)
 {
+	uint64_t db0 = view_doorbells(d->view);
 	struct eg_tx_stats now;
 	long r = guest_op(OP_CALL, d->view, 0, 0, 0);
 	unsigned int i;
 
+	d->rung = view_doorbells(d->view) - db0;
 	TEST_ASSERT(r >= 0 && r <= b->n,
 		    "%s: the trampoline returned %ld for a batch of %u (packets %lu..)",
 		    d->name, r, b->n, b->seq0);
@@ -708,29 +913,25 @@ static unsigned int call_batch(struct drv *d, const struct batch *b)
 	TEST_ASSERT(D(publishes) <= 1 && D(notifies) <= 1,
 		    "%s: publishes +%lu notifies +%lu in one call", d->name,
 		    D(publishes), D(notifies));
+	peer_check(d->rung, "%s: a call on packets %lu.. (returned %ld, notifies +%lu)",
+		   d->name, b->seq0, r, D(notifies));
 	d->st = now;
 	return r;
 }
 
 /* ---- test 1: 100 000 packets ------------------------------------------------- */
 
-static uint64_t view_doorbells(uint32_t view)
-{
-	return eptgate_view_stats(bfd, view).doorbells;
-}
-
 static void stream(struct drv *d, uint64_t npkts, bool check_kicks)
 {
 	uint64_t sent = 0, calls = 0, partial = 0, kicks = 0, db0, bytes = 0;
 	struct eg_tx_stats st0 = d->st;
-	uint64_t seq_base = d->next_seq, used0 = d->used_elems;
+	uint64_t seq_base = d->next_seq, used0 = d->used_elems, irq0 = peer_seen_irqs;
 	unsigned int stuck = 0;
 	struct timespec t0, t1, ta, tb;
-	double t_guest = 0;
+	double t_guest = 0, t_peer = peer_secs;
 	struct batch b;
 
 	db0 = view_doorbells(d->view);
-	drain_efd();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (sent < npkts) {
 		uint64_t h = splitmix(~(seq_base + sent));
@@ -747,15 +948,16 @@ static void stream(struct drv *d, uint64_t npkts, bool check_kicks)
 		calls++;
 		if (r < b.n)
 			partial++;
+		/* call_batch(): VM 2's guest took d->rung interrupts */
 		if (check_kicks) {
-			uint64_t k = drain_efd();
 			bool need = vring_need_event(uev, used_idx(d), old);
 
-			TEST_ASSERT(k == need,
-				    "%s: call %lu moved used->idx %u -> %u with used_event %u: eventfd count %lu, expected %u",
-				    d->name, calls, old, used_idx(d), uev, k, need);
-			kicks += k;
+			TEST_ASSERT(d->rung == need,
+				    "%s: call %lu moved used->idx %u -> %u with used_event %u: %lu doorbells (VM 2 interrupts), expected %u",
+				    d->name, calls, old, used_idx(d), uev, d->rung,
+				    need);
 		}
+		kicks += d->rung;
 		drv_consume(d, true);
 		TEST_ASSERT(d->next_seq == seq_base + sent + r,
 			    "%s: %u returned, but the driver received up to %lu, expected %lu",
@@ -773,6 +975,8 @@ static void stream(struct drv *d, uint64_t npkts, bool check_kicks)
 			    d->name);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t_peer = peer_secs - t_peer;
+	t_guest -= t_peer;	/* call_batch() waited for VM 2's interrupts */
 	TEST_ASSERT(d->st.sent - st0.sent == npkts && d->st.bytes - st0.bytes == bytes,
 		    "%s: counters sent +%lu bytes +%lu, expected %lu packets, %lu bytes",
 		    d->name, d->st.sent - st0.sent, d->st.bytes - st0.bytes, npkts, bytes);
@@ -782,11 +986,12 @@ static void stream(struct drv *d, uint64_t npkts, bool check_kicks)
 	TEST_ASSERT(d->st.bursts - st0.bursts == calls,
 		    "%s: bursts +%lu for %lu calls", d->name,
 		    d->st.bursts - st0.bursts, calls);
-	TEST_ASSERT(!check_kicks || (d->st.notifies - st0.notifies == kicks &&
-				     view_doorbells(d->view) - db0 == kicks),
-		    "%s: notifies +%lu, view doorbells +%lu, eventfd %lu",
+	TEST_ASSERT(d->st.notifies - st0.notifies == kicks &&
+		    view_doorbells(d->view) - db0 == kicks &&
+		    peer_seen_irqs - irq0 == kicks,
+		    "%s: notifies +%lu, view doorbells +%lu, VM 2 interrupts +%lu, summed per call %lu",
 		    d->name, d->st.notifies - st0.notifies,
-		    view_doorbells(d->view) - db0, kicks);
+		    view_doorbells(d->view) - db0, peer_seen_irqs - irq0, kicks);
 	TEST_ASSERT(d->st.err_avail_idx + d->st.err_head + d->st.err_next +
 		    d->st.err_loop + d->st.err_indirect + d->st.err_not_write +
 		    d->st.err_zero_len + d->st.err_bounds + d->st.err_ring_overlap ==
@@ -794,10 +999,10 @@ static void stream(struct drv *d, uint64_t npkts, bool check_kicks)
 		    st0.err_indirect + st0.err_not_write + st0.err_zero_len +
 		    st0.err_bounds + st0.err_ring_overlap,
 		    "%s: peer error counters moved with a well-behaved driver", d->name);
-	ksft_print_msg("%s: %lu packets, %lu bytes in %lu calls (%lu partial), %lu doorbells, %.1f s (%.1f s in the guest)\n",
+	ksft_print_msg("%s: %lu packets, %lu bytes in %lu calls (%lu partial), %lu doorbells = VM 2 interrupts, %.1f s (%.1f s in the guest, %.1f s checking VM 2's interrupts)\n",
 		       d->name, npkts, bytes, calls, partial, kicks,
 		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
-		       t_guest);
+		       t_guest, t_peer);
 }
 
 static uint8_t guard_page[4096];
@@ -944,7 +1149,7 @@ static void test_stream(uint64_t npkts)
 	check_guards(&drv_a);
 	stream(&drv_b, npkts, true);
 	check_guards(&drv_b);
-	ksft_test_result_pass("%lu packets (60 B .. 64 KiB) each delivered once, in order, intact: ring A (2-descriptor chains) and ring B (MRG_RXBUF); returns, counters, doorbells add up\n",
+	ksft_test_result_pass("%lu packets (60 B .. 64 KiB) each delivered once, in order, intact: ring A (2-descriptor chains) and ring B (MRG_RXBUF); returns, counters, doorbells add up, one interrupt in VM 2 per doorbell\n",
 			      npkts);
 }
 
@@ -992,7 +1197,10 @@ static void test_ring_full(void)
 	ksft_test_result_pass("ring full: fewer than the batch returned, the rest PENDING, backpressure counted, nothing lost or duplicated on resume\n");
 }
 
-/* EVENT_IDX: the eventfd fires only when used_event asks. */
+/*
+ * EVENT_IDX: the doorbell rings, and VM 2's guest takes an interrupt through
+ * its irqfd, only when used_event asks.
+ */
 static void test_notify(void)
 {
 	static const int delays[] = { 0, 5, 63, 64, 100, 300, 1000, 40, 0 };
@@ -1006,18 +1214,19 @@ static void test_notify(void)
 		d->used_event_delay = delays[i];
 		*used_event(d) = d->last_used + delays[i];
 		for (j = 0; j < 4; j++) {
-			uint64_t db0 = view_doorbells(d->view), k, n0 = d->st.notifies;
+			uint64_t db0 = view_doorbells(d->view), n0 = d->st.notifies;
+			uint64_t irq0 = peer_seen_irqs, k;
 			uint16_t old = used_idx(d), uev = *used_event(d);
 			bool need;
 
-			drain_efd();
 			put_batch(&b, d->next_seq, 16 + 16 * j);
+			/* waits for VM 2's interrupts, checks there is one per doorbell */
 			call_batch(d, &b);
 			need = vring_need_event(uev, used_idx(d), old);
-			k = drain_efd();
+			k = peer_seen_irqs - irq0;
 			TEST_ASSERT(k == need && view_doorbells(d->view) - db0 == need &&
 				    d->st.notifies - n0 == need,
-				    "used->idx %u -> %u, used_event %u: eventfd %lu, view doorbells +%lu, notifies +%lu, expected %u",
+				    "used->idx %u -> %u, used_event %u: VM 2 interrupts +%lu, view doorbells +%lu, notifies +%lu, expected %u",
 				    old, used_idx(d), uev, k,
 				    view_doorbells(d->view) - db0,
 				    d->st.notifies - n0, need);
@@ -1030,7 +1239,7 @@ static void test_notify(void)
 		d->used_event_delay = 0;
 	}
 	TEST_ASSERT(fired > 0 && fired < calls, "%lu doorbells in %lu calls", fired, calls);
-	ksft_test_result_pass("EVENT_IDX: the doorbell eventfd fired exactly when used_event asked (%lu of %lu calls), view doorbells agree\n",
+	ksft_test_result_pass("EVENT_IDX: the peer's irqfd fired (an interrupt in VM 2's guest) exactly when used_event asked (%lu of %lu calls), view doorbells agree\n",
 			      fired, calls);
 }
 
@@ -1090,7 +1299,7 @@ static void test_exits(void)
 	for (i = 0; i < rounds + 2; i++) {
 		struct eptgate_vcpu_stats c0, c1;
 		struct eptgate_view_stats v0, v1;
-		uint64_t db, ex, irq0, irq;
+		uint64_t db, ex, irq0, irq, p0 = peer_seen_irqs;
 		bool kick = i & 1;
 
 		d->used_event_delay = kick ? 0 : 30000;
@@ -1106,9 +1315,10 @@ static void test_exits(void)
 		v1 = eptgate_view_stats(bfd, d->view);
 		db = v1.doorbells - v0.doorbells;
 		ex = c1.exits_alt - c0.exits_alt;
-		drain_efd();
 		drv_consume(d, true);
-		TEST_ASSERT(db == kick, "round %u: %lu doorbells, expected %u", i, db, kick);
+		TEST_ASSERT(db == kick && peer_seen_irqs - p0 == kick,
+			    "round %u: %lu doorbells, %lu VM 2 interrupts, expected %u",
+			    i, db, peer_seen_irqs - p0, kick);
 		TEST_ASSERT(c1.view == 0, "round %u: the GUEST_SYNC exit was in view %u",
 			    i, c1.view);
 		if (i < 2)	/* warm-up: lazy fills */
@@ -1190,6 +1400,7 @@ static void test_hostile_guest(void)
 		    "a call to T + %llu (after gate 1) in view 0 returned %ld, expected EG_TR_E_NOT_IN_VIEW",
 		    TRAMP_GATE1_END, r);
 	check_snapshot(d, NULL, "call after gate 1 in view 0");
+	peer_check(0, "hostile guest: the failed calls");
 
 	/*
 	 * d: eg_tramp_main() called directly in view 0, with made-up private
@@ -1220,9 +1431,16 @@ static void test_hostile_guest(void)
 	 * leave again, forever (a guest can hang itself that way).
 	 */
 	memset(data_hva, 0, EPTGATE_TRAMPOLINE_DATA_LEN);
-	ksft_print_msg("eg_tramp_main() in view 0: returned %ld; %lu window reads, %lu window writes exited (first at 0x%lx), VM 2 unchanged\n",
-		       r, mmio.reads, mmio.writes, mmio.first_write);
-	drain_efd();
+	/*
+	 * Its doorbell write, if any, went straight to the ioeventfd (view 0):
+	 * the mailbox holds the made-up private pages' counters, from zero.
+	 */
+	peer_check(read_stats().notifies,
+		   "eg_tramp_main() in view 0 (its notifies: %lu)",
+		   read_stats().notifies);
+	ksft_print_msg("eg_tramp_main() in view 0: returned %ld; %lu window reads, %lu window writes exited (first at 0x%lx), VM 2 unchanged but for %lu interrupt(s)\n",
+		       r, mmio.reads, mmio.writes, mmio.first_write,
+		       read_stats().notifies);
 
 	/* e: VMFUNC from the guest's own code, then a write to the window */
 	memset(&mmio, 0, sizeof(mmio));
@@ -1239,6 +1457,7 @@ static void test_hostile_guest(void)
 		    "VMFUNC(1) from code that is not executable in view 1: fallbacks %lu -> %lu",
 		    (uint64_t)v0.fallbacks, (uint64_t)v1.fallbacks);
 	check_snapshot(d, NULL, "VMFUNC + write from guest code");
+	peer_check(0, "VMFUNC + write from guest code");
 
 	/* and the trampoline still works */
 	put_batch(&b, d->next_seq, 8);
@@ -1431,6 +1650,7 @@ int main(void)
 	uint64_t npkts = 100000;
 	const char *env = getenv("EG_TX_PACKETS");
 	struct eptgate_counters base, now;
+	struct kvm_irq_routing *routing;
 	size_t blob_len, cert_len, plen;
 	int32_t ring, key, old;
 	uint8_t *blob, *cert, *code_hva;
@@ -1483,8 +1703,12 @@ int main(void)
 	map_gva(DB_OFF, DOORBELL_GPA, 4096);
 	prefill_area();
 
-	/* VM 2 */
-	peer = vm_create_barebones();
+	/* VM 2: an in-kernel LAPIC, one vCPU that takes the interrupts */
+	peer = vm_create_with_one_vcpu(&peer_vcpu, peer_guest_code);
+	vm_init_descriptor_tables(peer);
+	vcpu_init_descriptor_tables(peer_vcpu);
+	vm_install_exception_handler(peer, PEER_DB_VECTOR, peer_db_handler);
+	vm_install_exception_handler(peer, PEER_SYNC_VECTOR, peer_sync_handler);
 	__vm_add_ram(peer, PEER_SLOT, PEER_GPA, PEER_LEN / 4096);
 	drv_init(&drv_a, "ring A (no MRG_RXBUF)", 1, false, RING_A_GPA, RING_A_LEN);
 	drv_init(&drv_b, "ring B (MRG_RXBUF)", 2, true, RING_B_GPA, RING_B_LEN);
@@ -1500,6 +1724,17 @@ int main(void)
 	TEST_ASSERT(efd >= 0, "eventfd: errno %d", errno);
 	vm_ioctl(vm, KVM_IOEVENTFD, (&(struct kvm_ioeventfd){
 		.addr = DOORBELL_GPA, .len = 0, .fd = efd }));
+	/* the same eventfd is VM 2's irqfd: an MSI to its vCPU 0 */
+	peer_start();
+	routing = kvm_gsi_routing_create();
+	routing->entries[0] = (struct kvm_irq_routing_entry){
+		.gsi = PEER_GSI,
+		.type = KVM_IRQ_ROUTING_MSI,
+		.u.msi = { .address_lo = PEER_MSI_ADDR, .data = PEER_DB_VECTOR },
+	};
+	routing->nr = 1;
+	kvm_gsi_routing_write(peer, routing);
+	vm_ioctl(peer, KVM_IRQFD, (&(struct kvm_irqfd){ .fd = efd, .gsi = PEER_GSI }));
 	eptgate_enable(bfd);
 	TEST_ASSERT(guest_op(0, 0, 0, 0, 0) == 0, "first GUEST_SYNC");
 
@@ -1511,6 +1746,12 @@ int main(void)
 	test_hostile_peer();
 
 	guest_op(OP_DONE, 0, 0, 0, 0);
+	peer_check(0, "at the end");
+	TEST_ASSERT(drain_efd() == 0,
+		    "the doorbell's eventfd holds a count: VM 2's irqfd did not consume it");
+	ksft_print_msg("VM 2's guest took %lu doorbell interrupts, one per doorbell (%lu barriers, %lu of them before an interrupt was taken)\n",
+		       peer_seen_irqs, peer_sent_syncs, peer_late);
+	peer_stop_vcpu();
 	if (vstats_fd >= 0)
 		close(vstats_fd);
 	close(efd);
