@@ -1154,22 +1154,37 @@ static void test_stream(uint64_t npkts)
 }
 
 /* Ring full: the driver stops reposting. */
+/*
+ * Send batches of 64 until one comes back short: every posted buffer is
+ * used, and the device has read avail->idx (it does when the entries it
+ * knows of run out).  The driver takes what arrives without reposting.
+ * *seq: the next packet to send; returns the calls made, *got the packets.
+ */
+static unsigned int fill_ring(struct drv *d, uint64_t *seq, unsigned int *got)
+{
+	unsigned int r, calls = 0;
+	struct batch b;
+
+	do {
+		put_batch(&b, *seq, 64);
+		r = call_batch(d, &b);
+		calls++;
+		*got += drv_consume(d, false);
+		*seq += r;
+		TEST_ASSERT(calls < 64, "%s: the ring never filled up", d->name);
+	} while (r == b.n);
+	TEST_ASSERT(d->nfree > 0, "%s: nothing consumed", d->name);
+	return calls;
+}
+
 static void ring_full(struct drv *d)
 {
-	unsigned int r, calls = 0, got = 0;
+	unsigned int r, calls, got = 0;
 	uint64_t seq = d->next_seq, bp0 = d->st.backpressure;
 	struct batch b;
 
 	drv_consume(d, true);
-	do {
-		put_batch(&b, seq, 64);
-		r = call_batch(d, &b);
-		calls++;
-		got += drv_consume(d, false);
-		seq += r;
-		TEST_ASSERT(calls < 64, "%s: the ring never filled up", d->name);
-	} while (r == b.n);
-	TEST_ASSERT(d->nfree > 0, "%s: nothing consumed", d->name);
+	calls = fill_ring(d, &seq, &got);
 	/* full: another call sends nothing and leaves every packet pending */
 	put_batch(&b, seq, 64);
 	r = call_batch(d, &b);
@@ -1507,6 +1522,18 @@ static void hostile_peer(struct drv *d, enum bad k)
 	uint64_t seq0;
 
 	drv_consume(d, true);
+	if (k == BAD_AVAIL_IDX) {
+		/*
+		 * The device reads avail->idx only when the entries it knows
+		 * of do not cover the batch (eg_tx.c): use them all up, then
+		 * repost, and publish a corrupt index below.
+		 */
+		uint64_t seq = d->next_seq;
+		unsigned int got = 0;
+
+		fill_ring(d, &seq, &got);
+		drv_post_free(d, QSIZE);
+	}
 	TEST_ASSERT(d->fifo_head != d->fifo_tail, "%s: nothing posted", d->name);
 	/* the next chain the device takes */
 	while (d->fifo[d->fifo_head] >= QSIZE)
