@@ -509,9 +509,11 @@ static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
  * it read each buffer, used element and used->idx since the last lap.
  * Written one after the other, each store would wait for its own
  * cross-core ownership transfer; prefetched here, the transfers overlap.
- * For up to n posted chains: the first line of the head descriptor's
- * buffer (the header and the start of the packet), then the used elements
- * and used->idx.
+ * For up to n posted chains: the first two lines of the head
+ * descriptor's buffer (the header and the start of the packet).  The
+ * second too although a driver that reads only the header never touches
+ * it: measured +10 % at 64 B, probably because the driver's core fetches
+ * lines in pairs.  Then the used elements and used->idx.
  *
  * Hints only: the avail entries and descriptors read here are read again
  * and validated by tx_one(), which alone decides what is written; a
@@ -531,8 +533,11 @@ static void prefetch_burst(const struct eg_txq *q, uint16_t end, unsigned int n)
 		if (head >= q->qsize)
 			continue;
 		off = vq_ld64(&q->desc[head].addr) - q->win_gpa;
-		if (off < q->win_len)	/* in the window (wraps if below) */
-			eg_prefetchw(q->win + off);
+		if (off >= q->win_len)	/* outside the window (wraps if below) */
+			continue;
+		eg_prefetchw(q->win + off);
+		if (q->win_len - off > 64)
+			eg_prefetchw(q->win + off + 64);
 	}
 	for (k = 0; k < n; k += EG_USED_PER_LINE)
 		eg_prefetchw(&q->used->ring[(uint16_t)(q->used_idx + k) & q->mask]);
