@@ -21,9 +21,10 @@
  *      ahead of where the burst started, or behind what the burst has
  *      consumed: the ring is corrupt, err_avail_idx, and the burst goes
  *      on with the entries known to be posted.
- *   1b. Prefetch for writing what the burst will write (prefetch_burst()):
- *      hints only, see there -- the one place that reads peer fields a
- *      second time, and nothing it reads decides anything.
+ *   1b. Prefetch for writing what the burst will write (prefetch_bufs(),
+ *      prefetch_used(); and at the end the next burst's buffers): hints
+ *      only, see there -- the one place that reads peer fields a second
+ *      time, and nothing it reads decides anything.
  *   2. Packets in order.  A packet is hdr(12) ++ data, written as one byte
  *      stream over a chain's descriptors, continuing into further chains
  *      only with VIRTIO_NET_F_MRG_RXBUF (then num_buffers is patched into
@@ -505,15 +506,10 @@ static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
 }
 
 /*
- * The lines this burst will most likely write are in the peer's cache:
- * it read each buffer, used element and used->idx since the last lap.
- * Written one after the other, each store would wait for its own
- * cross-core ownership transfer; prefetched here, the transfers overlap.
- * For up to n posted chains: the first two lines of the head
- * descriptor's buffer (the header and the start of the packet).  The
- * second too although a driver that reads only the header never touches
- * it: measured +10 % at 64 B, probably because the driver's core fetches
- * lines in pairs.  Then the used elements and used->idx.
+ * Prefetching for writing.  The lines a burst writes are in the peer's
+ * cache: it read each buffer, used element and used->idx since the last
+ * lap.  Written one after the other, each store would wait for its own
+ * cross-core ownership transfer; prefetched, the transfers overlap.
  *
  * Hints only: the avail entries and descriptors read here are read again
  * and validated by tx_one(), which alone decides what is written; a
@@ -521,7 +517,15 @@ static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
  * neither faults nor changes memory, so a peer that rewrites its ring in
  * between gains nothing.
  */
-static void prefetch_burst(const struct eg_txq *q, uint16_t end, unsigned int n)
+
+/*
+ * The buffers of up to n posted chains from last_avail_idx (as far as
+ * end): the first two lines of each head descriptor's buffer, the header
+ * and the start of the packet.  The second too although a driver that
+ * reads only the header never touches it: measured +10 % at 64 B,
+ * probably because the driver's core fetches lines in pairs.
+ */
+static void prefetch_bufs(const struct eg_txq *q, uint16_t end, unsigned int n)
 {
 	uint16_t a = q->last_avail_idx;
 	unsigned int k;
@@ -539,6 +543,13 @@ static void prefetch_burst(const struct eg_txq *q, uint16_t end, unsigned int n)
 		if (q->win_len - off > 64)
 			eg_prefetchw(q->win + off + 64);
 	}
+}
+
+/* The used elements n packets will take, and used->idx. */
+static void prefetch_used(const struct eg_txq *q, unsigned int n)
+{
+	unsigned int k;
+
 	for (k = 0; k < n; k += EG_USED_PER_LINE)
 		eg_prefetchw(&q->used->ring[(uint16_t)(q->used_idx + k) & q->mask]);
 	eg_prefetchw(&q->used->idx);
@@ -560,13 +571,22 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	b.fresh = 0;
 	if ((uint16_t)(b.end - b.start) < n)
 		read_avail_idx(q, &b, st);
-	prefetch_burst(q, b.end, n);
+	prefetch_bufs(q, b.end, n);
+	prefetch_used(q, n);
 	for (i = 0; i < n; i++)
 		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
 			break;
 	if (i < n)
 		st->backpressure++;
 	publish(q, old, st);
+	/*
+	 * The next burst's buffers, as far as they are known, so that their
+	 * transfers overlap with whatever the caller does until then (not
+	 * used->idx: the peer is about to read it).  Measured at 64 B
+	 * batch 32: +30 % when the cores are far apart (round trip ~320 ns),
+	 * +4 % when they are close (~65 ns).
+	 */
+	prefetch_bufs(q, q->avail_end, n);
 	for (j = i; j < n; j++)
 		pkts[j].status = EG_TX_PENDING;
 	return i;
