@@ -179,6 +179,10 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	q->avail_hi = alo + an;
 	q->used_lo = ulo;
 	q->used_hi = ulo + un;
+	q->ring_lo = dlo < alo ? (dlo < ulo ? dlo : ulo) : (alo < ulo ? alo : ulo);
+	q->ring_hi = dlo + dn > alo + an ? dlo + dn : alo + an;
+	if (ulo + un > q->ring_hi)
+		q->ring_hi = ulo + un;
 	q->qsize = n;
 	q->mask = (uint16_t)(n - 1);
 	q->features = c->features;
@@ -186,6 +190,7 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	q->mrg_rxbuf = !!(c->features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
 	q->last_avail_idx = c->last_avail_idx;
 	q->avail_end = c->last_avail_idx;	/* nothing known to be posted */
+	q->pf_end = c->last_avail_idx;
 	q->used_idx = c->used_idx;
 	q->doorbell = c->doorbell;
 	q->doorbell_val = c->doorbell_val;
@@ -293,7 +298,36 @@ static void emit(struct stream *s, uint8_t *dst, uint32_t n)
 	}
 }
 
-/* Count a descriptor that failed fill_chain()'s first test, by kind. */
+/*
+ * A descriptor the device may write through: writable, not indirect,
+ * 1 <= len, [off, off + len) inside the window (off = addr - win_gpa,
+ * wrapped if addr is below the window).  One test per rule on the good
+ * path; bad_desc() works out the kind of error only on the bad one.
+ */
+static inline int desc_usable(const struct eg_txq *q, uint16_t flags,
+			      uint32_t len, uint64_t off)
+{
+	return (flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) ==
+	       VIRTQ_DESC_F_WRITE && len && off < q->win_len &&
+	       len <= q->win_len - off;
+}
+
+/*
+ * Does [off, off + len) (inside the window) overlap a part of the ring?
+ * Against the span of all three first: a buffer clear of it (every one a
+ * sane driver posts) costs two compares.
+ */
+static inline int in_ring(const struct eg_txq *q, uint64_t off, uint32_t len)
+{
+	uint64_t end = off + len;
+
+	return overlaps(off, end, q->ring_lo, q->ring_hi) &&
+	       (overlaps(off, end, q->desc_lo, q->desc_hi) ||
+		overlaps(off, end, q->avail_lo, q->avail_hi) ||
+		overlaps(off, end, q->used_lo, q->used_hi));
+}
+
+/* Count a descriptor that failed desc_usable(), by kind. */
 static void bad_desc(uint16_t flags, uint32_t len, struct eg_tx_stats *st)
 {
 	if (flags & VIRTQ_DESC_F_INDIRECT)
@@ -342,21 +376,12 @@ static int fill_chain(const struct eg_txq *q, struct burst *b, uint16_t head,
 		flags = vq_ld16(&d->flags);
 		next = vq_ld16(&d->next);
 
-		/*
-		 * Writable, not indirect, 1 <= len, [addr, addr + len) inside
-		 * the window and clear of the ring: one test per rule on the
-		 * good path, the kind of error worked out only on the bad one.
-		 */
 		off = addr - q->win_gpa;	/* wraps if addr is below */
-		if ((flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
-		    VIRTQ_DESC_F_WRITE || !len || off >= q->win_len ||
-		    len > q->win_len - off) {
+		if (!desc_usable(q, flags, len, off)) {
 			bad_desc(flags, len, st);
 			return CH_BAD;
 		}
-		if (overlaps(off, off + len, q->desc_lo, q->desc_hi) ||
-		    overlaps(off, off + len, q->avail_lo, q->avail_hi) ||
-		    overlaps(off, off + len, q->used_lo, q->used_hi)) {
+		if (in_ring(q, off, len)) {
 			st->err_ring_overlap++;
 			return CH_BAD;
 		}
@@ -385,6 +410,49 @@ static inline void put_used(struct eg_txq *q, uint16_t id, uint32_t len)
 	vq_st32(&e->id, id);
 	vq_st32(&e->len, len);
 	q->used_idx++;
+}
+
+/*
+ * The common case, in plain sight: the next avail entry is known to be
+ * posted and its head descriptor alone holds header and packet.  Writes
+ * the packet, its used element, and returns 1.  Anything else -- a bad
+ * packet length, an invalid or short descriptor, a chain, the descriptor
+ * budget spent, no entry known -- returns 0 having changed nothing, and
+ * tx_one() starts from the same state, reading the peer's fields again:
+ * no decision is made on values read by both.
+ */
+static inline int tx_fast(struct eg_txq *q, struct burst *b,
+			  struct eg_tx_pkt *p, struct eg_tx_stats *st)
+{
+	uint32_t len = p->len, dlen;
+	const struct virtq_desc *d;
+	uint16_t head, flags;
+	uint64_t off;
+	uint8_t *dst;
+
+	if (q->last_avail_idx == b->end || !b->budget || !p->data ||
+	    len < EG_TX_PKT_MIN || len > EG_TX_PKT_MAX)
+		return 0;
+	head = vq_ld16(&q->avail->ring[q->last_avail_idx & q->mask]);
+	if (head >= q->qsize)
+		return 0;
+	d = &q->desc[head];
+	off = vq_ld64(&d->addr) - q->win_gpa;
+	dlen = vq_ld32(&d->len);
+	flags = vq_ld16(&d->flags);
+	if (!desc_usable(q, flags, dlen, off) || dlen < EG_TX_HDR_LEN + len ||
+	    in_ring(q, off, dlen))
+		return 0;
+	b->budget--;
+	dst = q->win + off;
+	hdr_store(dst);		/* num_buffers 1: also right for MRG_RXBUF */
+	eg_copy(dst + EG_TX_HDR_LEN, p->data, len);
+	put_used(q, head, EG_TX_HDR_LEN + len);
+	q->last_avail_idx++;
+	p->status = EG_TX_OK;
+	st->sent++;
+	st->bytes += len;
+	return 1;
 }
 
 /* tx_one() results */
@@ -525,12 +593,18 @@ static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
  * reads only the header never touches it: measured +10 % at 64 B,
  * probably because the driver's core fetches lines in pairs.
  */
-static void prefetch_bufs(const struct eg_txq *q, uint16_t end, unsigned int n)
+static void prefetch_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 {
-	uint16_t a = q->last_avail_idx;
-	unsigned int k;
+	uint16_t a = q->last_avail_idx, stop = (uint16_t)(a + n);
 
-	for (k = 0; k < n && a != end; k++, a++) {
+	/* [a, a + n) and [a, end) both from a: the nearer end is the stop */
+	if ((uint16_t)(end - a) < n)
+		stop = end;
+	/* not again what the last call did (q->pf_end, between a and stop) */
+	if ((uint16_t)(q->pf_end - a) <= (uint16_t)(stop - a))
+		a = q->pf_end;
+	q->pf_end = stop;
+	for (; a != stop; a++) {
 		uint16_t head = vq_ld16(&q->avail->ring[a & q->mask]);
 		uint64_t off;
 
@@ -573,9 +647,12 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 		read_avail_idx(q, &b, st);
 	prefetch_bufs(q, b.end, n);
 	prefetch_used(q, n);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (tx_fast(q, &b, &pkts[i], st))
+			continue;
 		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
 			break;
+	}
 	if (i < n)
 		st->backpressure++;
 	publish(q, old, st);

@@ -108,6 +108,7 @@ struct eg_txq {
 	struct virtq_avail *avail;
 	struct virtq_used *used;
 	uint64_t desc_lo, desc_hi, avail_lo, avail_hi, used_lo, used_hi;
+	uint64_t ring_lo, ring_hi;	/* the span of all three */
 	uint32_t qsize;
 	uint16_t mask;
 	uint8_t event_idx, mrg_rxbuf;
@@ -115,6 +116,7 @@ struct eg_txq {
 	/* device-private state: never read back from the peer's ring */
 	uint16_t last_avail_idx;
 	uint16_t avail_end;	/* avail->idx as last read and validated */
+	uint16_t pf_end;	/* buffers of entries [.., pf_end) prefetched */
 	uint16_t used_idx;	/* == the peer-visible used->idx between calls */
 	volatile uint32_t *doorbell;
 	uint32_t doorbell_val;
