@@ -612,6 +612,52 @@ static void test_hostile(void)
 	}
 }
 
+/*
+ * The ring's parts need not be adjacent: a buffer in the gap between the
+ * avail and the used ring is inside their span but overlaps neither, and
+ * is written; one that reaches the avail ring's last byte is not.
+ */
+static void test_ring_gap(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	uint64_t avail_end = p->avail_off + VIRTQ_AVAIL_BYTES(16), gap = up(avail_end, 64);
+	uint32_t len = 12 + 100;
+	struct eg_tx_pkt pk;
+	unsigned int r1, r2;
+	uint8_t *snap = malloc(p->win_len);
+	uint64_t o;
+	int others = 0;
+
+	p->nfree = 14;	/* descriptors 0 and 1 are hand-written */
+	p->desc[0] = (struct virtq_desc){ GPA_BASE + avail_end - 1, 1 + len,
+					  VIRTQ_DESC_F_WRITE, 0 };
+	p->desc[1] = (struct virtq_desc){ GPA_BASE + gap, len, VIRTQ_DESC_F_WRITE, 0 };
+	avail_push(p, 0);
+	avail_push(p, 1);
+	memcpy(snap, p->win, p->win_len);
+	r1 = send1(p, 100, &pk);
+	for (o = 0; o < p->win_len; o++)
+		others += p->win[o] != snap[o] && !(o >= gap && o < gap + len) &&
+			  !(o >= p->used_off + 2 && o < p->used_off + 4 + 8ull * 16);
+	TAP_CHECK(r1 == 1 && pk.status == EG_TX_OK && p->st.err_ring_overlap == 1 &&
+		  p->used->idx == 2 && p->used->ring[0].id == 0 && p->used->ring[0].len == 0 &&
+		  p->used->ring[1].id == 1 && p->used->ring[1].len == len,
+		  "ring gap: buffer over the avail ring's last byte refused, then one in the gap "
+		  "between avail and used ring delivered");
+	TAP_CHECK(others == 0 && p->win[gap + 10] == 1 && !memcmp(p->win + gap + 12, P, 100) &&
+		  outside_ok(p),
+		  "ring gap: only the gap buffer and the used ring written");
+	/* the same buffer again, now alone: the common case takes it too */
+	p->desc[1].len = len;
+	avail_push(p, 1);
+	r2 = send1(p, 100, &pk);
+	TAP_CHECK(r2 == 1 && pk.status == EG_TX_OK && p->used->idx == 3 &&
+		  p->used->ring[2].id == 1 && p->st.err_ring_overlap == 1 && p->st.sent == 2,
+		  "ring gap: a gap buffer on its own is delivered, nothing counted");
+	free(snap);
+	peer_free(p);
+}
+
 /* A buffer ending exactly at the window's end is fine, one byte more is not. */
 static void test_window_edge(void)
 {
@@ -1104,6 +1150,7 @@ int main(void)
 	test_avail_idx_cached();
 	test_avail_idx_midburst();
 	test_window_edge();
+	test_ring_gap();
 	test_hostile();
 	test_race();
 	stress("no MRG_RXBUF, 64 KiB chains", CHAINS_64K, 0, 100000);
