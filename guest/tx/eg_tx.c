@@ -459,8 +459,14 @@ static inline int tx_fast(struct eg_txq *q, struct burst *b,
 #define PK_DONE		0	/* delivered or failed: next packet */
 #define PK_STOP		1	/* not sent, untouched: stop the burst */
 
-static int tx_one(struct eg_txq *q, struct burst *b, struct eg_tx_pkt *p,
-		  struct eg_tx_stats *st)
+/*
+ * Everything tx_fast() declines: chains, mergeable packets over several
+ * buffers, bad chains, back-pressure.  Kept out of line so that the burst
+ * loop around tx_fast() stays small.
+ */
+static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
+					    struct eg_tx_pkt *p,
+					    struct eg_tx_stats *st)
 {
 	struct stream s;
 	uint32_t len = p->len, j;
