@@ -116,7 +116,7 @@ struct eg_txq {
 	/* device-private state: never read back from the peer's ring */
 	uint16_t last_avail_idx;
 	uint16_t avail_end;	/* avail->idx as last read and validated */
-	uint16_t pf_end;	/* buffers of entries [.., pf_end) prefetched */
+	uint16_t pf_end;	/* entries [.., pf_end) prepared (prepare_bufs()) */
 	uint16_t used_idx;	/* == the peer-visible used->idx between calls */
 	volatile uint32_t *doorbell;
 	uint32_t doorbell_val;
