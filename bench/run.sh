@@ -10,8 +10,10 @@
 # when something failed to run (or delivered wrong data).
 #
 # Knobs (environment): SECS (eptgate/copy-ring window, s), WARM (s),
-# DPDK_SAMPLES (1-s testpmd samples kept), ROUNDS (interleaved rounds of
-# the 64 B batch 32 comparison), QSIZE (256 or 1024), SIZES, BATCHES.
+# DPDK_SAMPLES (1-s testpmd samples kept), ROUNDS (near-state rounds of
+# the 64 B batch 32 comparison wanted), MAX_ROUNDS (rounds at most),
+# NEAR_LO/NEAR_HI (core round trip, ns, of the near state), QSIZE (256 or
+# 1024), SIZES, BATCHES.
 set -u -o pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +24,9 @@ WARM=${WARM:-0.5}
 DPDK_SAMPLES=${DPDK_SAMPLES:-3}
 DPDK_SKIP=2		# first non-zero 1-s samples dropped (start, partial second)
 ROUNDS=${ROUNDS:-5}
+MAX_ROUNDS=${MAX_ROUNDS:-10}
+NEAR_LO=${NEAR_LO:-45}
+NEAR_HI=${NEAR_HI:-150}
 QSIZE=${QSIZE:-256}
 SIZES=${SIZES:-"64 256 1500"}
 BATCHES=${BATCHES:-"1 8 32 64"}
@@ -115,8 +120,38 @@ cpu_busy() {
 LOAD_BEFORE=$(cpu_busy)
 C2C_BEFORE=$("$B/c2c" 2>>"$LOG" || echo "?")
 
+# ------------------------------------------------------- machine state --
+# This kind of machine is a VM whose two vCPUs the host places at different
+# distances, for seconds to minutes at a time; the core-to-core round trip
+# (c2c, ~50 ms) tells which: "s" siblings (< NEAR_LO ns, one physical core),
+# "n" near (the usual state; the copy ring then runs at about the issue's
+# reference 33 Mpps), "f" far (> NEAR_HI ns: every cross-core line costs
+# ~5x, the copy ring falls to ~9 Mpps).  Every measurement of the 64 B
+# comparison is bracketed by two probes.
+probe() {
+	local v
+	v=$("$B/c2c" 2>>"$LOG") || v=999
+	echo "${v:-999}"
+}
+rt_class() {
+	awk -v v="$1" -v lo="$NEAR_LO" -v hi="$NEAR_HI" \
+		'BEGIN { print (v < lo ? "s" : v <= hi ? "n" : "f") }'
+}
+# Before a round, wait (at most 20 s; 120 s in the whole run) for the near state.
+NEAR_BUDGET=${NEAR_BUDGET:-120}
+wait_near() {
+	local t0=$SECONDS v
+	while [ $NEAR_BUDGET -gt 0 ] && [ $((SECONDS - t0)) -lt 20 ]; do
+		v=$(probe)
+		[ "$(rt_class "$v")" = n ] && break
+		sleep 1
+		NEAR_BUDGET=$((NEAR_BUDGET - 1))
+	done
+	log "wait_near: $((SECONDS - t0)) s, round trip ${v:-?} ns"
+}
+
 # ------------------------------------------------------------- runners --
-declare -A MPPS NOTE CPU
+declare -A MPPS NOTE CPU RT
 SHORT_CPU=0.95	# a side that had its CPU less than this share: re-measured once
 
 # Wait (at most 20 s) until CPU 0 and 1 are idle (< 10 % busy over 0.3 s):
@@ -286,50 +321,105 @@ run_dpdk_once() {
 }
 
 # ------------------------------------------------------------ the runs --
-say "measuring (about 4 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
+say "measuring (5 to 9 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
 T_START=$SECONDS
 STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-# 1. The comparison that counts: 64 B batch 32, ROUNDS interleaved rounds,
-#    the order rotated each round.  The prefetching copy ring (ringpf) is
-#    information, not a target's reference.
+# 1. The comparison that counts: 64 B batch 32, interleaved rounds, the
+#    order rotated each round.  Each measurement carries the state of its
+#    two probes, each ratio the state of its two measurements (near: all
+#    four probes near).  Rounds go on until each target's ratio has ROUNDS
+#    near samples, or MAX_ROUNDS were run.  The prefetching copy ring
+#    (ringpf) is information, not a target's reference.
 ORDER=(eg ring vhost memif ringpf)
-for ((r = 1; r <= ROUNDS; r++)); do
-	for ((i = 0; i < ${#ORDER[@]}; i++)); do
-		w=${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}
-		case $w in
-		eg) run_eg 64 32 "eg-64-32-r$r" ;;
-		ring) run_ring 64 "ring-64-r$r" ;;
-		ringpf) run_ring 64 "ringpf-64-r$r" 1 ;;
-		vhost) run_dpdk vhost 64 "vhost-64-r$r" ;;
-		memif) run_dpdk memif 64 "memif-64-r$r" ;;
-		esac
+KEYS=(eg-64-32 ring-64 vhost-64 memif-64 ringpf-64)
+declare -A RTC	# measurement key -> the classes of its two probes ("nn", "nf", ...)
+# pair_class KEY1 KEY2 -> n | f | s | m
+pair_class() {
+	case "${RTC[$1]:-f}${RTC[$2]:-f}" in
+	*f*) echo f ;;
+	nnnn) echo n ;;
+	ssss) echo s ;;
+	*) echo m ;;
+	esac
+}
+near_pairs() {	# BASELINE-KEY -> how many rounds so far have a near ratio to it
+	local r n=0
+	for ((r = 1; r <= NR; r++)); do
+		[ "$(pair_class "eg-64-32-r$r" "$1-r$r")" = n ] && n=$((n + 1))
 	done
+	echo $n
+}
+NR=0
+while [ $NR -lt "$MAX_ROUNDS" ]; do
+	if [ $NR -gt 0 ] && [ "$(near_pairs vhost-64)" -ge "$ROUNDS" ] &&
+	   [ "$(near_pairs memif-64)" -ge "$ROUNDS" ] && [ "$(near_pairs ring-64)" -ge "$ROUNDS" ]; then
+		break
+	fi
+	r=$((NR + 1))
+	wait_near
+	for ((i = 0; i < ${#ORDER[@]}; i++)); do
+		j=$(((i + r - 1) % ${#ORDER[@]}))
+		k="${KEYS[$j]}-r$r"
+		p0=$(probe)
+		case ${ORDER[$j]} in
+		eg) run_eg 64 32 "$k" ;;
+		ring) run_ring 64 "$k" ;;
+		ringpf) run_ring 64 "$k" 1 ;;
+		vhost) run_dpdk vhost 64 "$k" ;;
+		memif) run_dpdk memif 64 "$k" ;;
+		esac
+		p1=$(probe)
+		RT[$k]="$p0/$p1"
+		RTC[$k]="$(rt_class "$p0")$(rt_class "$p1")"
+	done
+	NR=$r
+	log "round $r: $(for k in "${KEYS[@]}"; do printf '%s %s %s; ' "$k" "${RT[$k-r$r]}" "${RTC[$k-r$r]}"; done)"
 done
-for k in eg-64-32 ring-64 ringpf-64 vhost-64 memif-64; do
-	vals=""
-	for ((r = 1; r <= ROUNDS; r++)); do vals+="${MPPS[$k-r$r]} "; done
+# A path's 64 B figure: the median of its near measurements when there are
+# at least three (the state the issue's reference figures describe), else
+# of all; every measurement is listed in the notes with its state.
+for k in "${KEYS[@]}"; do
+	vals="" all="" nn=0
+	for ((r = 1; r <= NR; r++)); do
+		[ "${RTC[$k-r$r]}" = nn ] && { vals+="${MPPS[$k-r$r]} "; nn=$((nn + 1)); }
+		all+="${MPPS[$k-r$r]}($(tr -d / <<<"${RTC[$k-r$r]}")) "
+	done
+	what="median of its $nn near measurements"
+	if [ $nn -lt 3 ]; then
+		vals=$(for ((r = 1; r <= NR; r++)); do echo "${MPPS[$k-r$r]}"; done)
+		what="median of all $NR (fewer than 3 near)"
+	fi
 	if grep -q ERR <<<"$vals"; then
 		MPPS[$k]=ERR
 	else
 		MPPS[$k]=$(tr ' ' '\n' <<<"$vals" | grep . | median)
 	fi
-	CPU[$k]=$(for ((r = 1; r <= ROUNDS; r++)); do echo "${CPU[$k-r$r]:-1}"; done | sort -g | head -1)
-	NOTE[$k]="median of $ROUNDS rounds: $vals; round 1: ${NOTE[$k-r1]:-}"
+	CPU[$k]=$(for ((r = 1; r <= NR; r++)); do echo "${CPU[$k-r$r]:-1}"; done | sort -g | head -1)
+	NOTE[$k]="$what; all (probe states): $all; round 1: ${NOTE[$k-r1]:-}"
 done
 
-# 2. The rest of the matrix, each size's baselines next to its eptgate runs.
+# 2. The rest of the matrix, each size's baselines next to its eptgate
+#    runs, once each; the state around each is in its notes.
+probed() {	# KEY CMD...: run CMD, note the round trips around it
+	local k=$1 p0 p1
+	shift
+	p0=$(probe)
+	"$@"
+	p1=$(probe)
+	NOTE[$k]="${NOTE[$k]:-}; round trip $p0/$p1 ns ($(rt_class "$p0")$(rt_class "$p1"))"
+}
 for s in $SIZES; do
 	if [ "$s" != 64 ]; then
-		run_ring "$s" "ring-$s"
+		probed "ring-$s" run_ring "$s" "ring-$s"
 	fi
 	for b in $BATCHES; do
 		[ "$s" = 64 ] && [ "$b" = 32 ] && continue
-		run_eg "$s" "$b" "eg-$s-$b"
+		probed "eg-$s-$b" run_eg "$s" "$b" "eg-$s-$b"
 	done
 	if [ "$s" != 64 ]; then
-		run_dpdk vhost "$s" "vhost-$s"
-		run_dpdk memif "$s" "memif-$s"
+		probed "vhost-$s" run_dpdk vhost "$s" "vhost-$s"
+		probed "memif-$s" run_dpdk memif "$s" "memif-$s"
 	fi
 done
 LOAD_AFTER=$(cpu_busy)
@@ -375,6 +465,9 @@ row() {
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "$1" "$2" "$3" "$m$mark" \
 		"$(nspp "${MPPS[$4]:-0}")" "${c:--}" "${NOTE[$4]:-}"
 }
+pct_or_x() {	# ratio, target -> "1.23x" or "45%"
+	awk -v r="$1" -v t="$2" 'BEGIN { if (r == "n/a") printf "n/a"; else if (t ~ /%$/ || t == "-") printf "%.0f%%", 100 * r; else printf "%.2fx", r }'
+}
 nspp() { awk -v m="$1" 'BEGIN { if (m + 0 > 0) printf "%.1f", 1000 / m; else print "-" }'; }
 
 R=$B/results.txt
@@ -391,7 +484,8 @@ R=$B/results.txt
 	fi
 	echo "eptgate: eg_tx_burst() from guest/tx/eg_tx.c (built with the trampoline's flags) into a virtio split RX ring, q$QSIZE,"
 	echo "  VERSION_1 + EVENT_IDX, one 1536 B buffer per chain; the receiver checks length, num_buffers and a sequence number, reposts, sets used_event."
-	echo "  The sender prefetches for writing the buffer heads, used elements and used->idx of each burst (PREFETCHW), as the trampoline does."
+	echo "  At the end of each burst the sender writes the header into the next burst's posted buffers (claiming their lines) and"
+	echo "  prefetches their second line; at the start, the used elements and used->idx (PREFETCHW), as the trampoline does."
 	echo
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "path" "pkt B" "batch" "Mpps" "ns/pkt" "cpu" "notes"
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "----" "-----" "-----" "----" "------" "---" "-----"
@@ -405,36 +499,45 @@ R=$B/results.txt
 		row "DPDK memif server -> client" "$s" 32 "memif-$s"
 	done
 	echo
-	# Each round's ratio is taken within the round (its four measurements
-	# are seconds apart); the verdict uses the median of the rounds' ratios.
-	echo "Ratios at 64 B batch 32: per round (measurements seconds apart), and their median, which the verdict uses (informational):"
-	printf '  %-24s %-24s %8s   %-14s %s\n' "" "rounds" "median" "target" "verdict"
-	for pair in "vhost-user vhost-64 2 2x" "memif memif-64 1.5 1.5x" "copy ring ring-64 0.6 60%"; do
+	# Each round's ratio is taken within the round (its measurements are
+	# seconds apart); the verdict uses the median of the near ones.
+	echo "Ratios at 64 B batch 32, each taken within one round (measurements seconds apart), with the state of the two"
+	echo "  measurements (n near: all four probes ${NEAR_LO}-${NEAR_HI} ns; f far: a probe over ${NEAR_HI} ns; s siblings; m mixed)."
+	echo "  Median and verdict (informational) over the near ratios when there are at least 3, else over all; then per state."
+	printf '  %-26s %-44s %8s   %-8s %s\n' "" "rounds" "median" "target" "verdict"
+	for pair in "vhost-user vhost-64 2 2x" "memif memif-64 1.5 1.5x" "copy ring ring-64 0.6 60%" \
+		    "prefetched ring ringpf-64 0 -"; do
 		set -- $pair
-		if [ "$1" = copy ]; then shift; name="copy ring"; else name=$1; fi
-		per=""
-		for ((r = 1; r <= ROUNDS; r++)); do
-			per+="$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[$2-r$r]:-}") "
+		if [ "$1" = copy ] || [ "$1" = prefetched ]; then name="$1 $2"; shift; else name=$1; fi
+		perp="" near="" alls="" far="" sib="" mix=""
+		for ((r = 1; r <= NR; r++)); do
+			x=$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[$2-r$r]:-}")
+			c=$(pair_class "eg-64-32-r$r" "$2-r$r")
+			perp+="$(pct_or_x "$x" "$4")$c "
+			alls+="$x "
+			case $c in
+			n) near+="$x " ;; f) far+="$x " ;; s) sib+="$x " ;; *) mix+="$x " ;;
+			esac
 		done
-		med=$(tr ' ' '\n' <<<"$per" | grep -E '^[0-9.]+$' | median)
+		used=$near basis="$(wc -w <<<"$near") near"
+		if [ "$(wc -w <<<"$near")" -lt 3 ]; then used=$alls basis="all $NR"; fi
+		med=$(tr ' ' '\n' <<<"$used" | grep -E '^[0-9.]+$' | median)
 		[ -z "$med" ] && med=n/a
-		if [ "$4" = "60%" ]; then
-			shown=$(awk -v r="$med" 'BEGIN { if (r == "n/a") print r; else printf "%.0f %%", 100 * r }')
-			perp=$(for x in $per; do awk -v r="$x" 'BEGIN { if (r == "n/a") printf "n/a "; else printf "%.0f%% ", 100 * r }'; done)
+		if [ "$4" = - ]; then
+			printf '  %-26s %-44s %8s   %s\n' "eptgate / $name" "$perp" "$(pct_or_x "$med" "$4")" \
+				"(information: the copy ring with the same prefetching as eg_tx_burst)"
 		else
-			shown="${med}x"; perp=$(for x in $per; do printf '%sx ' "$x"; done)
+			printf '  %-26s %-44s %8s   %-8s %s\n' "eptgate / $name" "$perp" "$(pct_or_x "$med" "$4")" \
+				">= $4" "$(verdict "$med" "$3") (over $basis)"
 		fi
-		printf '  %-24s %-24s %8s   %-14s %s\n' "eptgate / $name" "$perp" "$shown" ">= $4" "$(verdict "$med" "$3")"
+		bystate=""
+		for st in "near:$near" "far:$far" "siblings:$sib" "mixed:$mix"; do
+			v=${st#*:}
+			m=$(tr ' ' '\n' <<<"$v" | grep -E '^[0-9.]+$' | median)
+			[ -n "$m" ] && bystate+="${st%%:*} $(pct_or_x "$m" "$4") ($(wc -w <<<"$v")), "
+		done
+		printf '  %-26s %s\n' "" "median by state: ${bystate%, }"
 	done
-	per=""
-	for ((r = 1; r <= ROUNDS; r++)); do
-		per+="$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[ringpf-64-r$r]:-}") "
-	done
-	med=$(tr ' ' '\n' <<<"$per" | grep -E '^[0-9.]+$' | median)
-	printf '  %-24s %-24s %8s   %s\n' "eptgate / prefetched ring" \
-		"$(for x in $per; do awk -v r="$x" 'BEGIN { if (r == "n/a") printf "n/a "; else printf "%.0f%% ", 100 * r }'; done)" \
-		"$(awk -v r="${med:-n/a}" 'BEGIN { if (r == "n/a") print r; else printf "%.0f %%", 100 * r }')" \
-		"(information: the copy ring with the same prefetching as eg_tx_burst)"
 	for s in $SIZES; do
 		[ "$s" = 64 ] && continue
 		printf '  at %4s B batch 32: eptgate / vhost-user %sx, / memif %sx, / copy ring %s\n' "$s" \
