@@ -175,21 +175,54 @@ static inline double proc_cpu_s(pid_t pid)
  * Share of the measurement window each side really had a CPU (busy
  * pollers: 1.0 unless something else ran on their CPU).
  */
+#define SAMPLES_MAX	16
+
 struct cpu_share {
 	double tx, rx;
+	/* the window's rate in equal parts, as DPDK's per-second Rx-pps */
+	int nsamples;
+	double samples[SAMPLES_MAX];
+	double mean;	/* over the whole window */
 };
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* "a,b,c" of the samples in Mpps, into buf */
+static inline const char *samples_str(const struct cpu_share *s, char *buf,
+				      size_t len)
+{
+	size_t o = 0;
+	int i;
+
+	buf[0] = 0;
+	for (i = 0; i < s->nsamples && o < len; i++)
+		o += snprintf(buf + o, len - o, "%s%.2f", i ? "," : "",
+			      s->samples[i] / 1e6);
+	return buf;
+}
+
 /*
- * Drive a run: wait for both sides, warm up, measure.  Returns the rate
- * in packets per second at the receiver, or a negative value on failure.
+ * Drive a run: wait for both sides, warm up, measure share->nsamples equal
+ * parts of secs.  Returns their median rate in packets per second at the
+ * receiver (one part on the host's other side of a vCPU move does not
+ * move it; DPDK's figure is a median of 1-s samples too), or a negative
+ * value on failure; share->samples[] and share->mean (the whole window)
+ * give the rest.
  */
 static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
 			   double secs, struct cpu_share *share)
 {
-	double t0, t1, deadline = now_s() + 10, ctx0, crx0;
-	uint64_t p0, p1;
-	int st, ok = 1;
+	double t0, ts, deadline = now_s() + 10, ctx0, crx0, sorted[SAMPLES_MAX];
+	uint64_t p0, ps;
+	int st, ok = 1, i, n = share->nsamples;
 
+	if (n < 1 || n > SAMPLES_MAX)
+		n = share->nsamples = 1;
 	while (!(c->rx_ready && c->tx_ready)) {
 		if (now_s() > deadline || waitpid(-1, &st, WNOHANG) > 0) {
 			fprintf(stderr, "bench: a side did not start\n");
@@ -205,13 +238,22 @@ static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
 	sleep_s(warm);
 	ctx0 = proc_cpu_s(tx);
 	crx0 = proc_cpu_s(rx);
-	p0 = c->rx_pkts;
-	t0 = now_s();
-	sleep_s(secs);
-	p1 = c->rx_pkts;
-	t1 = now_s();
-	share->tx = (proc_cpu_s(tx) - ctx0) / (t1 - t0);
-	share->rx = (proc_cpu_s(rx) - crx0) / (t1 - t0);
+	p0 = ps = c->rx_pkts;
+	t0 = ts = now_s();
+	for (i = 0; i < n; i++) {
+		uint64_t pe;
+		double te;
+
+		sleep_s(secs / n);
+		pe = c->rx_pkts;
+		te = now_s();
+		share->samples[i] = (pe - ps) / (te - ts);
+		ps = pe;
+		ts = te;
+	}
+	share->mean = (ps - p0) / (ts - t0);
+	share->tx = (proc_cpu_s(tx) - ctx0) / (ts - t0);
+	share->rx = (proc_cpu_s(rx) - crx0) / (ts - t0);
 	c->stop = 1;
 	if (waitpid(tx, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 		ok = 0;
@@ -221,7 +263,9 @@ static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
 		fprintf(stderr, "bench: a side failed\n");
 		return -1;
 	}
-	return (p1 - p0) / (t1 - t0);
+	memcpy(sorted, share->samples, n * sizeof(sorted[0]));
+	qsort(sorted, n, sizeof(sorted[0]), cmp_double);
+	return sorted[(n - 1) / 2];
 }
 
 /*

@@ -4,7 +4,7 @@
  * core reads it": a minimal single-producer/single-consumer ring between
  * two processes, no validation, no descriptors.
  *
- *   copy_ring run --size 64 [--batch 32] [--slots 256] [--warm 0.5] [--secs 2]
+ *   copy_ring run --size 64 [--batch 32] [--slots 256] [--warm 0.5] [--secs 2] [--samples 5]
  *                 [--prefetch 1]
  *
  * Slots are packed, 12 + size bytes each (76 B for 64 B packets: the
@@ -151,7 +151,10 @@ int main(int argc, char **argv)
 	double secs = arg_double(argc, argv, "--secs", 2.0);
 	int prefetch = !!arg_long(argc, argv, "--prefetch", 0);
 	struct ctl *c;
-	struct cpu_share share;
+	struct cpu_share share = {
+		.nsamples = (int)arg_long(argc, argv, "--samples", 5),
+	};
+	char sbuf[SAMPLES_MAX * 12];
 	double pps;
 	int fd, huge;
 
@@ -178,9 +181,10 @@ int main(int argc, char **argv)
 	if (pps < 0)
 		return 1;
 	printf("path=copyring size=%u batch=%u slots=%u slot_bytes=%u prefetch=%d huge=%d pps=%.0f "
-	       "cpu_tx=%.2f cpu_rx=%.2f "
+	       "samples=%s mean=%.0f cpu_tx=%.2f cpu_rx=%.2f "
 	       "tx_pkts=%lu rx_pkts=%lu tx_calls=%lu tx_full=%lu rx_polls=%lu rx_seq_err=%lu\n",
-	       size, batch, slots, HDR + size, prefetch, huge, pps, share.tx, share.rx,
+	       size, batch, slots, HDR + size, prefetch, huge, pps,
+	       samples_str(&share, sbuf, sizeof(sbuf)), share.mean, share.tx, share.rx,
 	       c->tx_pkts, c->rx_pkts,
 	       c->tx_calls, c->tx_backpressure, c->rx_polls, c->rx_seq_err);
 	return (c->rx_seq_err || c->tx_pkts != c->rx_pkts) ? 1 : 0;

@@ -2,7 +2,7 @@
 /*
  * eptgate Tx path between two processes over shared memory.
  *
- *   eg_pair run --size 64 --batch 32 [--qsize 256] [--warm 0.5] [--secs 2]
+ *   eg_pair run --size 64 --batch 32 [--qsize 256] [--warm 0.5] [--secs 2] [--samples 5]
  *
  * The sender (CPU 0) calls eg_tx_burst() -- guest/tx/eg_tx.c, the same
  * source the trampoline and the unit tests build -- into a virtio split RX
@@ -214,12 +214,15 @@ int main(int argc, char **argv)
 	double warm = arg_double(argc, argv, "--warm", 0.5);
 	double secs = arg_double(argc, argv, "--secs", 2.0);
 	struct ctl *c;
-	struct cpu_share share;
+	struct cpu_share share = {
+		.nsamples = (int)arg_long(argc, argv, "--samples", 5),
+	};
+	char sbuf[SAMPLES_MAX * 12];
 	double pps;
 	int fd, huge;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: eg_pair run --size S --batch B [--qsize Q] [--warm s] [--secs s]\n");
+		fprintf(stderr, "usage: eg_pair run --size S --batch B [--qsize Q] [--warm s] [--secs s] [--samples n]\n");
 		return 2;
 	}
 	if (q < 2 || q > 32768 || (q & (q - 1)) ||
@@ -238,10 +241,12 @@ int main(int argc, char **argv)
 	pps = run_pair(c, fd, "--qsize", q, size, batch, 0, warm, secs, &share);
 	if (pps < 0)
 		return 1;
-	printf("path=eptgate size=%u batch=%u qsize=%u huge=%d pps=%.0f cpu_tx=%.2f cpu_rx=%.2f "
+	printf("path=eptgate size=%u batch=%u qsize=%u huge=%d pps=%.0f samples=%s mean=%.0f "
+	       "cpu_tx=%.2f cpu_rx=%.2f "
 	       "tx_pkts=%lu rx_pkts=%lu tx_calls=%lu tx_backpressure=%lu "
 	       "tx_notifies=%lu rx_polls=%lu tx_errors=%lu rx_seq_err=%lu rx_len_err=%lu\n",
-	       size, batch, q, huge, pps, share.tx, share.rx, c->tx_pkts, c->rx_pkts, c->tx_calls,
+	       size, batch, q, huge, pps, samples_str(&share, sbuf, sizeof(sbuf)), share.mean,
+	       share.tx, share.rx, c->tx_pkts, c->rx_pkts, c->tx_calls,
 	       c->tx_backpressure, c->tx_notifies, c->rx_polls, c->tx_errors,
 	       c->rx_seq_err, c->rx_len_err);
 	return (c->tx_errors || c->rx_seq_err || c->rx_len_err ||

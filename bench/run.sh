@@ -10,6 +10,7 @@
 # when something failed to run (or delivered wrong data).
 #
 # Knobs (environment): SECS (eptgate/copy-ring window, s), WARM (s),
+# SAMPLES (parts of that window; the figure is their median),
 # DPDK_SAMPLES (1-s testpmd samples kept), ROUNDS (near-state rounds of
 # the 64 B batch 32 comparison wanted), MAX_ROUNDS (rounds at most),
 # NEAR_LO/NEAR_HI (core round trip, ns, of the near state), QSIZE (256 or
@@ -24,7 +25,8 @@ WARM=${WARM:-0.5}
 DPDK_SAMPLES=${DPDK_SAMPLES:-3}
 DPDK_SKIP=2		# first non-zero 1-s samples dropped (start, partial second)
 ROUNDS=${ROUNDS:-5}
-MAX_ROUNDS=${MAX_ROUNDS:-10}
+MAX_ROUNDS=${MAX_ROUNDS:-12}
+SAMPLES=${SAMPLES:-5}
 NEAR_LO=${NEAR_LO:-45}
 NEAR_HI=${NEAR_HI:-150}
 QSIZE=${QSIZE:-256}
@@ -190,7 +192,7 @@ run_pair() {
 	shift 2
 	for try in 1 2; do
 		wait_quiet
-		out=$("$B/$prog" run "$@" --warm "$WARM" --secs "$SECS" 2>>"$LOG")
+		out=$("$B/$prog" run "$@" --warm "$WARM" --secs "$SECS" --samples "$SAMPLES" 2>>"$LOG")
 		rc=$?
 		log "$key $out"
 		pps=$(kv "$out" pps)
