@@ -19,7 +19,9 @@
  * in the sender's private memory: the cost of a real notification (an
  * ioeventfd exit) is not part of this figure; the count is reported.
  *
- * Prints one line: key=value pairs (rate at the receiver).
+ * Prints one line: key=value pairs; pps is the median rate at the receiver
+ * over --samples equal parts of the window (samples=, in Mpps), mean= the
+ * whole window's.
  */
 #include "common.h"
 #include "eg_tx.h"

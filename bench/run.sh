@@ -323,7 +323,7 @@ run_dpdk_once() {
 }
 
 # ------------------------------------------------------------ the runs --
-say "measuring (5 to 9 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
+say "measuring (7 to 11 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
 T_START=$SECONDS
 STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 
@@ -528,7 +528,7 @@ R=$B/results.txt
 		[ -z "$med" ] && med=n/a
 		if [ "$4" = - ]; then
 			printf '  %-26s %-44s %8s   %s\n' "eptgate / $name" "$perp" "$(pct_or_x "$med" "$4")" \
-				"(information: the copy ring with the same prefetching as eg_tx_burst)"
+				"(information: the copy ring with its slots prefetched for writing)"
 		else
 			printf '  %-26s %-44s %8s   %-8s %s\n' "eptgate / $name" "$perp" "$(pct_or_x "$med" "$4")" \
 				">= $4" "$(verdict "$med" "$3") (over $basis)"
