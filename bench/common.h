@@ -177,6 +177,13 @@ static inline double proc_cpu_s(pid_t pid)
  */
 #define SAMPLES_MAX	16
 
+/* The measuring window: the same options for every two-process program. */
+struct window {
+	double warm;	/* --warm: seconds before measuring */
+	double secs;	/* --secs: seconds measured */
+	int samples;	/* --samples: equal parts of it, the figure their median */
+};
+
 struct cpu_share {
 	double tx, rx;
 	/* the window's rate in equal parts, as DPDK's per-second Rx-pps */
@@ -207,22 +214,23 @@ static inline const char *samples_str(const struct cpu_share *s, char *buf,
 }
 
 /*
- * Drive a run: wait for both sides, warm up, measure share->nsamples equal
- * parts of secs.  Returns their median rate in packets per second at the
+ * Drive a run: wait for both sides, warm up, measure w->samples equal
+ * parts of w->secs.  Returns their median rate in packets per second at the
  * receiver (one part on the host's other side of a vCPU move does not
  * move it; DPDK's figure is a median of 1-s samples too), or a negative
  * value on failure; share->samples[] and share->mean (the whole window)
  * give the rest.
  */
-static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
-			   double secs, struct cpu_share *share)
+static inline double drive(struct ctl *c, pid_t rx, pid_t tx,
+			   const struct window *w, struct cpu_share *share)
 {
 	double t0, ts, deadline = now_s() + 10, ctx0, crx0, sorted[SAMPLES_MAX];
 	uint64_t p0, ps;
-	int st, ok = 1, i, n = share->nsamples;
+	int st, ok = 1, i, n = w->samples;
 
 	if (n < 1 || n > SAMPLES_MAX)
-		n = share->nsamples = 1;
+		n = 1;
+	share->nsamples = n;
 	while (!(c->rx_ready && c->tx_ready)) {
 		if (now_s() > deadline || waitpid(-1, &st, WNOHANG) > 0) {
 			fprintf(stderr, "bench: a side did not start\n");
@@ -235,7 +243,7 @@ static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
 		usleep(1000);
 	}
 	c->go = 1;
-	sleep_s(warm);
+	sleep_s(w->warm);
 	ctx0 = proc_cpu_s(tx);
 	crx0 = proc_cpu_s(rx);
 	p0 = ps = c->rx_pkts;
@@ -244,7 +252,7 @@ static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
 		uint64_t pe;
 		double te;
 
-		sleep_s(secs / n);
+		sleep_s(w->secs / n);
 		pe = c->rx_pkts;
 		te = now_s();
 		share->samples[i] = (pe - ps) / (te - ts);
@@ -276,7 +284,7 @@ static inline double drive(struct ctl *c, pid_t rx, pid_t tx, double warm,
  */
 static inline double run_pair(struct ctl *c, int fd, const char *ring_opt,
 			      uint32_t ring, uint32_t size, uint32_t batch,
-			      int prefetch, double warm, double secs,
+			      int prefetch, const struct window *w,
 			      struct cpu_share *share)
 {
 	char sz[16], bt[16], rg[16], fds[16], opt[16], pf[16], self[4096];
@@ -295,7 +303,7 @@ static inline double run_pair(struct ctl *c, int fd, const char *ring_opt,
 		die("realpath");
 	rx = launch(self, 1, rx_args);
 	tx = launch(self, 0, tx_args);
-	return drive(c, rx, tx, warm, secs, share);
+	return drive(c, rx, tx, w, share);
 }
 
 /* "--name value" from argv, or def. */
@@ -318,6 +326,18 @@ static inline double arg_double(int argc, char **argv, const char *name,
 		if (!strcmp(argv[i], name))
 			return strtod(argv[i + 1], NULL);
 	return def;
+}
+
+/* --warm 0.5 --secs 2 --samples 5 unless given */
+static inline struct window window_args(int argc, char **argv)
+{
+	struct window w = {
+		.warm = arg_double(argc, argv, "--warm", 0.5),
+		.secs = arg_double(argc, argv, "--secs", 2.0),
+		.samples = (int)arg_long(argc, argv, "--samples", 5),
+	};
+
+	return w;
 }
 
 #endif

@@ -147,13 +147,10 @@ int main(int argc, char **argv)
 	uint32_t size = arg_long(argc, argv, "--size", 64);
 	uint32_t batch = arg_long(argc, argv, "--batch", 32);
 	uint32_t slots = arg_long(argc, argv, "--slots", 256);
-	double warm = arg_double(argc, argv, "--warm", 0.5);
-	double secs = arg_double(argc, argv, "--secs", 2.0);
+	struct window w = window_args(argc, argv);
 	int prefetch = !!arg_long(argc, argv, "--prefetch", 0);
 	struct ctl *c;
-	struct cpu_share share = {
-		.nsamples = (int)arg_long(argc, argv, "--samples", 5),
-	};
+	struct cpu_share share;
 	char sbuf[SAMPLES_MAX * 12];
 	double pps;
 	int fd, huge;
@@ -176,8 +173,7 @@ int main(int argc, char **argv)
 	fd = shm_create(region_len(slots, size), &huge);
 	c = shm_map(fd, region_len(slots, size));
 	memset(c, 0, 4096 + sizeof(struct ring));
-	pps = run_pair(c, fd, "--slots", slots, size, batch, prefetch, warm, secs,
-		       &share);
+	pps = run_pair(c, fd, "--slots", slots, size, batch, prefetch, &w, &share);
 	if (pps < 0)
 		return 1;
 	printf("path=copyring size=%u batch=%u slots=%u slot_bytes=%u prefetch=%d huge=%d pps=%.0f "

@@ -213,12 +213,9 @@ int main(int argc, char **argv)
 	uint32_t size = arg_long(argc, argv, "--size", 64);
 	uint32_t batch = arg_long(argc, argv, "--batch", 32);
 	uint32_t q = arg_long(argc, argv, "--qsize", 256);
-	double warm = arg_double(argc, argv, "--warm", 0.5);
-	double secs = arg_double(argc, argv, "--secs", 2.0);
+	struct window w = window_args(argc, argv);
 	struct ctl *c;
-	struct cpu_share share = {
-		.nsamples = (int)arg_long(argc, argv, "--samples", 5),
-	};
+	struct cpu_share share;
 	char sbuf[SAMPLES_MAX * 12];
 	double pps;
 	int fd, huge;
@@ -240,7 +237,7 @@ int main(int argc, char **argv)
 	fd = shm_create(region_len(q), &huge);
 	c = shm_map(fd, region_len(q));
 	memset(c, 0, sizeof(*c));
-	pps = run_pair(c, fd, "--qsize", q, size, batch, 0, warm, secs, &share);
+	pps = run_pair(c, fd, "--qsize", q, size, batch, 0, &w, &share);
 	if (pps < 0)
 		return 1;
 	printf("path=eptgate size=%u batch=%u qsize=%u huge=%d pps=%.0f samples=%s mean=%.0f "
