@@ -148,13 +148,22 @@ static inline void eg_prefetchw(const void *p)
 			(1ull << VIRTIO_F_IN_ORDER) |			\
 			(1ull << VIRTIO_NET_F_HASH_REPORT))
 
+/*
+ * [off, off + len) inside a window of win_len bytes, off being the offset
+ * from the window's start (wrapped, so huge, when the address is below).
+ */
+static inline int in_window(uint64_t win_len, uint64_t off, uint64_t len)
+{
+	return off < win_len && len <= win_len - off;
+}
+
 /* [gpa, gpa + len) inside the window (len > 0)?  Offset in *off. */
 static inline int win_off(uint64_t win_gpa, uint64_t win_len, uint64_t gpa,
 			  uint64_t len, uint64_t *off)
 {
 	uint64_t o = gpa - win_gpa;
 
-	if (gpa < win_gpa || o >= win_len || len > win_len - o)
+	if (gpa < win_gpa || !in_window(win_len, o, len))
 		return 0;
 	*off = o;
 	return 1;
@@ -333,8 +342,7 @@ static inline int desc_usable(const struct eg_txq *q, uint16_t flags,
 			      uint32_t len, uint64_t off)
 {
 	return (flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) ==
-	       VIRTQ_DESC_F_WRITE && len && off < q->win_len &&
-	       len <= q->win_len - off;
+	       VIRTQ_DESC_F_WRITE && len && in_window(q->win_len, off, len);
 }
 
 /*
@@ -437,6 +445,12 @@ static inline void put_used(struct eg_txq *q, uint16_t id, uint32_t len)
 	q->used_idx++;
 }
 
+/* A packet the sender may send: data, and a length virtio-net carries. */
+static inline int pkt_ok(const struct eg_tx_pkt *p)
+{
+	return p->data && p->len >= EG_TX_PKT_MIN && p->len <= EG_TX_PKT_MAX;
+}
+
 /*
  * The common case, in plain sight: the next avail entry is known to be
  * posted and its head descriptor alone holds header and packet.  Writes
@@ -455,8 +469,7 @@ static inline int tx_fast(struct eg_txq *q, struct burst *b,
 	uint64_t off;
 	uint8_t *dst;
 
-	if (q->last_avail_idx == b->end || !b->budget || !p->data ||
-	    len < EG_TX_PKT_MIN || len > EG_TX_PKT_MAX)
+	if (q->last_avail_idx == b->end || !b->budget || !pkt_ok(p))
 		return 0;
 	head = vq_ld16(&q->avail->ring[q->last_avail_idx & q->mask]);
 	if (head >= q->qsize)
@@ -496,7 +509,7 @@ static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 	struct stream s;
 	uint32_t len = p->len, j;
 
-	if (!p->data || len < EG_TX_PKT_MIN || len > EG_TX_PKT_MAX) {
+	if (!pkt_ok(p)) {
 		p->status = EG_TX_E_PKT_LEN;
 		st->err_pkt_len++;
 		return PK_DONE;
