@@ -112,6 +112,7 @@ struct eg_trampoline {
 
 struct eg_view {
 	u32 id;
+	u64 instance;			/* unique per eg_vm: eg_vm.view_seq */
 	u64 eptp;			/* eg_make_eptp(root) */
 	u64 *root;			/* PML4 page */
 	struct eg_range_set ranges;	/* RAM ranges and windows */
@@ -137,6 +138,8 @@ struct eg_window {
 struct eg_vcpu {
 	u64 *eptp_list;			/* EPTP list page; [0] = KVM's root */
 	u32 resume_view;		/* view to re-enter in */
+	u64 resume_instance;		/* that view's eg_view.instance */
+	u64 resume_gen;			/* eg_vm.switch_gen at the exit */
 	u32 exit_view;			/* view seen at the last exit */
 	bool armed;			/* VMCS points at eptp_list */
 	bool kvm_had_vmfunc;		/* KVM's own secondary-control bit */
@@ -157,6 +160,8 @@ struct eg_vm {
 	struct xarray vcpus;		/* vcpu_idx -> eg_vcpu */
 	bool enabled;
 	bool dying;
+	u64 switch_gen;			/* bumped by every switching off */
+	u64 view_seq;			/* last eg_view.instance handed out */
 	long mmu_invalidate_in_progress;
 	u64 slots_gen;			/* memslot generation seen */
 	bool suspended;			/* memslots changed: views paused */
@@ -189,6 +194,7 @@ int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a);
 int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
 void eg_view_unmap_peer_windows(struct eg_vm *peer);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
+void eg_vm_switching_off(struct eg_vm *vm);
 void eg_vm_revalidate(struct work_struct *work);
 bool eg_vm_logs_dirty(struct eg_vm *vm);
 

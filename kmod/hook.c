@@ -155,6 +155,50 @@ static struct eg_vm *eg_hook_lock_vm(struct kvm_vcpu *vcpu)
 	return vm;
 }
 
+/*
+ * Turns switching off.  A vCPU out of guest mode keeps the view it would
+ * resume in, and nothing kicks it; bumping switch_gen makes that view
+ * stale, so that it resumes in KVM's view even after a later ENABLE: a
+ * vCPU re-enters a view only through its own VMFUNC.  mmu_lock held.
+ */
+void eg_vm_switching_off(struct eg_vm *vm)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	vm->enabled = false;
+	vm->switch_gen++;
+}
+
+/*
+ * Records the view @vs resumes in after this exit: the view instance, and
+ * the switching generation it belongs to.  mmu_lock held.
+ */
+static void eg_vcpu_set_resume(struct eg_vm *vm, struct eg_vcpu *vs, u32 id)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (!vm->enabled || vm->dying)
+		id = 0;
+	vs->resume_view = id;
+	vs->resume_instance = id ? vm->views[id]->instance : 0;
+	vs->resume_gen = vm->switch_gen;
+}
+
+/*
+ * The view @vs may resume in at this entry, or 0: only the same view
+ * instance it was in at its last exit, with switching on ever since and
+ * the views not paused.  A view destroyed and created again under the
+ * same id is another instance.  mmu_lock held.
+ */
+static u32 eg_vcpu_resume_view(struct eg_vm *vm, struct eg_vcpu *vs)
+{
+	u32 id = vs->resume_view;
+
+	lockdep_assert_held(&vm->mmu_lock);
+	if (!id || vm->suspended || vs->resume_gen != vm->switch_gen ||
+	    !vm->views[id] || vm->views[id]->instance != vs->resume_instance)
+		return 0;
+	return id;
+}
+
 /* Which view an EPTP belongs to: 0 for KVM's root or anything unknown. */
 static u32 eg_view_of(struct eg_vm *vm, u64 eptp)
 {
@@ -201,14 +245,12 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 			vs->eptp_list[id] = vm->views[id] ? root : 0;
 	}
 
-	view = vs->resume_view;
-	if (view && (!vm->views[view] || vm->suspended))
-		view = 0;
+	view = eg_vcpu_resume_view(vm, vs);
 	if (view && (eg_vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)) {
 		vm->views[view]->stats.event_fallbacks++;
 		view = 0;
 	}
-	vs->resume_view = view;
+	eg_vcpu_set_resume(vm, vs, view);
 	if (view)
 		eg_vmwrite(EPT_POINTER, vm->views[view]->eptp);
 
@@ -415,7 +457,7 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 		resume = eg_exit_policy(vm, vcpu, vs, id, reason);
 	}
 	vs->exit_view = id;
-	vs->resume_view = vm->enabled && !vm->dying ? resume : 0;
+	eg_vcpu_set_resume(vm, vs, resume);
 	eg_vm_suspend(vm);
 
 	/* Disarm: the VMCS is KVM's own again until the next entry. */

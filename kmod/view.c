@@ -65,6 +65,7 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	view->eptp = eg_make_eptp(__pa(view->root), eg_caps.eptp_mt, false);
 
 	spin_lock(&vm->mmu_lock);
+	view->instance = ++vm->view_seq;
 	vm->views[id] = view;
 	eg_view_publish(vm, id);
 	spin_unlock(&vm->mmu_lock);
@@ -496,7 +497,7 @@ void eg_vm_revalidate(struct work_struct *work)
 			vm->kvm->userspace_pid);
 		spin_lock(&vm->mmu_lock);
 		vm->dirty_logging = true;
-		vm->enabled = false;
+		eg_vm_switching_off(vm);
 		spin_unlock(&vm->mmu_lock);
 		eg_vm_kick_all(vm);
 		eg_view_destroy_all(vm);

@@ -98,7 +98,7 @@ static int eg_vm_release(struct inode *inode, struct file *filp)
 
 	spin_lock(&vm->mmu_lock);
 	vm->dying = true;
-	vm->enabled = false;
+	eg_vm_switching_off(vm);
 	spin_unlock(&vm->mmu_lock);
 	cancel_work_sync(&vm->revalidate_work);
 
@@ -281,7 +281,10 @@ static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
 			return r;
 	}
 	spin_lock(&vm->mmu_lock);
-	vm->enabled = on;
+	if (on)
+		vm->enabled = true;
+	else
+		eg_vm_switching_off(vm);
 	spin_unlock(&vm->mmu_lock);
 	if (!on)
 		eg_vm_kick_all(vm);	/* back to the default view now */
