@@ -50,6 +50,7 @@
 #include <linux/kvm_host.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/nospec.h>
 #include <linux/rculist.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
@@ -170,6 +171,16 @@ struct eg_vm {
 	wait_queue_head_t view_users_wq;	/* eg_view.users drops to 0 */
 	struct work_struct revalidate_work;
 };
+
+/*
+ * View @id of @vm, or NULL.  Every view id a caller gives goes through
+ * here: uarg.c has checked @id < EPTGATE_MAX_VIEWS, and the clamp keeps a
+ * mispredicted check from reading past the array (Spectre v1).
+ */
+static inline struct eg_view *eg_vm_view(struct eg_vm *vm, u32 id)
+{
+	return vm->views[array_index_nospec(id, EPTGATE_MAX_VIEWS)];
+}
 
 /* main.c */
 extern struct mutex eg_mutex;

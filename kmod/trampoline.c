@@ -332,7 +332,7 @@ static void eg_tramp_unreserve(struct eg_view *view, struct eg_trampoline *t)
 
 int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 {
-	struct eg_view *view = vm->views[a->view];
+	struct eg_view *view = eg_vm_view(vm, a->view);
 	struct eg_trampoline *t;
 	const char *why = NULL;
 	long len;

@@ -47,9 +47,10 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 			;
 		if (id == EPTGATE_MAX_VIEWS)
 			return eg_reject(-ENOSPC, "all views in use");
-	} else if (vm->views[id]) {
+	} else if (eg_vm_view(vm, id)) {
 		return eg_reject(-EEXIST, "view exists");
 	}
+	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	if (eg_vm_logs_dirty(vm))
 		return eg_reject(-EBUSY, "dirty logging is on (migration)");
 
@@ -206,8 +207,9 @@ static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
 
 int eg_view_destroy(struct eg_vm *vm, u32 id)
 {
-	if (!vm->views[id])
+	if (!eg_vm_view(vm, id))
 		return eg_reject(-ENOENT, "no such view");
+	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	eg_view_destroy_one(vm, id);
 	return 0;
 }
@@ -256,7 +258,7 @@ static bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
 
 int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a)
 {
-	struct eg_view *view = vm->views[a->view];
+	struct eg_view *view = eg_vm_view(vm, a->view);
 	const struct eg_range *r;
 	int ret;
 
@@ -389,7 +391,7 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 
 int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 {
-	struct eg_view *view = vm->views[arg->view];
+	struct eg_view *view = eg_vm_view(vm, arg->view);
 	const struct eg_range *rg;
 	struct eg_window *w;
 	struct eg_vm *peer;

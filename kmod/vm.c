@@ -312,7 +312,7 @@ static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
 	if (r)
 		return eg_reject(r, why);
 	spin_lock(&vm->mmu_lock);
-	view = vm->views[st.view];
+	view = eg_vm_view(vm, st.view);
 	if (view) {
 		st.switches = view->stats.switches;
 		st.exits = view->stats.exits;
