@@ -283,8 +283,9 @@ static unsigned int eg_tramp_ranges(const struct eg_trampoline *t,
 {
 	unsigned int n = 2;
 
+	/* All of the code area the ABI describes, not only the payload. */
 	start[0] = t->code_gpa;
-	len[0] = (u64)t->ncode * PAGE_SIZE;
+	len[0] = EPTGATE_TRAMPOLINE_CODE_MAX;
 	access[0] = EG_EPT_R | EG_EPT_X;
 	start[1] = t->data_gpa;
 	len[1] = EPTGATE_TRAMPOLINE_DATA_LEN;

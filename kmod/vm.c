@@ -123,7 +123,7 @@ static struct kvm *eg_get_kvm_from_fd(int vm_fd)
 
 	f = fget(vm_fd);
 	if (!f)
-		return ERR_PTR(eg_reject(-EBADF, "vm_fd is not an open file"));
+		return ERR_PTR(eg_reject(-EBADF, "vm_fd is not an open file (or is O_PATH)"));
 	if (!file_is_kvm(f)) {
 		fput(f);
 		return ERR_PTR(eg_reject(-EINVAL, "vm_fd is not a KVM VM fd"));
@@ -146,6 +146,15 @@ int eg_vm_bind(int vm_fd)
 	kvm = eg_get_kvm_from_fd(vm_fd);
 	if (IS_ERR(kvm))
 		return PTR_ERR(kvm);
+	/*
+	 * As KVM refuses VM ioctls from another mm: a binding is the VM's
+	 * own process's (its MMU notifier, lazy fills and trampoline install
+	 * are about that mm).  Another process gets a grant, not a binding.
+	 */
+	if (kvm->mm != current->mm) {
+		kvm_put_kvm(kvm);
+		return eg_reject(-EPERM, "caller is not the VM's own process");
+	}
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm) {

@@ -8,6 +8,7 @@
  * hand; a failing setup step (TEST_ASSERT) still aborts the program.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "eptgate_util.h"
 
@@ -135,6 +136,38 @@ static void check_info(int dev)
 	       info.max_views, (unsigned long long)info.caps);
 }
 
+/* An O_PATH fd for the file behind @fd. */
+static int open_path_of(int fd)
+{
+	char path[64];
+	int pfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	pfd = open(path, O_PATH);
+	TEST_ASSERT(pfd >= 0, "open(%s, O_PATH): %s", path, strerror(errno));
+	return pfd;
+}
+
+/*
+ * BIND_VM of @vm from a forked child: the child has the VM fd but not the
+ * VM's mm.  Returns the child's __eptgate_bind_vm_fd() result.
+ */
+static int bind_from_child(int dev, struct kvm_vm *vm)
+{
+	int status;
+	pid_t pid;
+
+	vm_guest_memory_dontfork(vm);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(-__eptgate_bind_vm_fd(dev, vm->fd) & 0xff);
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status),
+		    "the binding child did not exit normally (status 0x%x)",
+		    status);
+	return -WEXITSTATUS(status);
+}
+
 static void check_bind(int dev, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	struct eptgate_bind b;
@@ -186,6 +219,15 @@ static void check_bind(int dev, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	/* A vCPU fd is a KVM fd but not a VM. */
 	EXPECT(__eptgate_bind_vm_fd(dev, vcpu->fd), EINVAL,
 	       "BIND_VM vm_fd=KVM vCPU fd");
+
+	/* The VM's own file, reopened O_PATH: no access to the VM. */
+	fd = open_path_of(vm->fd);
+	EXPECT(__eptgate_bind_vm_fd(dev, fd), EBADF,
+	       "BIND_VM vm_fd=O_PATH fd of the VM");
+	close(fd);
+
+	EXPECT(bind_from_child(dev, vm), EPERM,
+	       "BIND_VM from a child forked after KVM_CREATE_VM (another mm)");
 }
 
 static void check_views(int bfd)

@@ -57,6 +57,8 @@
 #define RWCOPY_PAGES	((EPTGATE_TRAMPOLINE_CODE_MAX + EPTGATE_TRAMPOLINE_DATA_LEN) / 4096)
 #define EXTRA_GPA	0x30000000ULL
 #define EXTRA_SLOT	4
+/* RAM from the payload's last page up to DATA_GPA, if the payload is short. */
+#define GAP_SLOT	5
 #define EXTRA_LEN	EPTGATE_TRAMPOLINE_DATA_LEN
 #define DOORBELL_GPA	0x20000000ULL
 #define NOMEM_GPA	0x38000000ULL
@@ -233,6 +235,7 @@ static uint64_t table_pages(int dev)
 /* Payload pages of the probe, and the probe itself (probe.bin). */
 static const struct blob *payload;
 static uint64_t ncode;
+static uint64_t gap_gpa, gap_pages;
 
 /* /dev/kmsg at its end (or -1): the module's reasons for a refusal. */
 static int kmsg = -1;
@@ -429,6 +432,10 @@ int main(void)
 	rw_hva = vm_add_ram(vm, RWCOPY_SLOT, RWCOPY_GPA, RWCOPY_PAGES);
 	memcpy(rw_hva, unsig.buf, unsig.len);
 	vm_add_ram(vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_LEN / 4096);
+	gap_gpa = CODE_GPA + ncode * EPTGATE_PAGE_SIZE;
+	gap_pages = (DATA_GPA - gap_gpa) / EPTGATE_PAGE_SIZE;
+	if (gap_pages)
+		vm_add_ram(vm, GAP_SLOT, gap_gpa, gap_pages);
 	vm_identity_map(vm, DOORBELL_GPA, 1);
 	vm_guest_memory_dontfork(vm);
 
@@ -569,7 +576,16 @@ int main(void)
 	TEST_ASSERT(!r, "removing view 1's RAM range [0x%llx, +0x%x) after the failed installs: %d (%s), expected success",
 		    EXTRA_GPA, EXTRA_LEN, r, errname(-r));
 	eptgate_set_access(bfd, 1, EXTRA_GPA, EXTRA_LEN, EPTGATE_RW);
-	ksft_test_result_pass("overlap with a RAM range: EEXIST, the range stays\n");
+	/* The code area is CODE_MAX long, whatever the payload's length. */
+	if (gap_pages) {
+		eptgate_set_access(bfd, 1, gap_gpa, EPTGATE_PAGE_SIZE, EPTGATE_RW);
+		t = tramp_args(&good, 1);
+		expect_install(bfd, &t, EEXIST,
+			       "RAM range between the payload's last page and code_gpa + EPTGATE_TRAMPOLINE_CODE_MAX");
+		eptgate_set_access(bfd, 1, gap_gpa, EPTGATE_PAGE_SIZE, 0);
+	}
+	ksft_test_result_pass("overlap with a RAM range (also past the payload, inside CODE_MAX: %lu pages): EEXIST, the range stays\n",
+			      gap_pages);
 
 	/* 14: the good blob, counted in table_pages; only one per view. */
 	tp0 = table_pages(dev);
@@ -584,6 +600,13 @@ int main(void)
 	TEST_ASSERT(tables <= 6,
 		    "table_pages %lu -> %lu at install: %lu pages beyond the %lu trampoline pages, expected at most 6 EPT tables",
 		    tp0, tp1, tables, ncode + DATA_PAGES);
+	if (gap_pages) {
+		r = __eptgate_set_access(bfd, 1, gap_gpa + (gap_pages - 1) * EPTGATE_PAGE_SIZE,
+					 EPTGATE_PAGE_SIZE, EPTGATE_RW);
+		TEST_ASSERT(r == -EEXIST,
+			    "with the trampoline installed, a RAM range on the last page before data_gpa (0x%lx) returned %d (%s), expected -EEXIST: the code area is reserved up to EPTGATE_TRAMPOLINE_CODE_MAX",
+			    gap_gpa + (gap_pages - 1) * EPTGATE_PAGE_SIZE, r, errname(-r));
+	}
 	t = tramp_args(&good, 1);
 	expect_install(bfd, &t, EEXIST, "second install on view 1");
 	TEST_ASSERT(table_pages(dev) == tp1,

@@ -157,7 +157,8 @@ struct eptgate_vcpu_stats {
  * trusted parameters copied from param, at offset
  * EPTGATE_TRAMPOLINE_PARAM_OFF), and, if doorbell_gpa is nonzero, a
  * doorbell page whose writes exit to KVM's fast MMIO path (an ioeventfd)
- * and resume in the view.
+ * and resume in the view.  The view reserves the whole code area,
+ * [code_gpa, +EPTGATE_TRAMPOLINE_CODE_MAX), past the payload too.
  *
  * The default view must run the same code, unwritable by the guest:
  * [code_gpa, + payload pages) is a KVM_MEM_READONLY memslot holding the
