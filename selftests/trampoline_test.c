@@ -605,7 +605,8 @@ int main(void)
 					 EPTGATE_PAGE_SIZE, EPTGATE_RW);
 		TEST_ASSERT(r == -EEXIST,
 			    "with the trampoline installed, a RAM range on the last page before data_gpa (0x%lx) returned %d (%s), expected -EEXIST: the code area is reserved up to EPTGATE_TRAMPOLINE_CODE_MAX",
-			    gap_gpa + (gap_pages - 1) * EPTGATE_PAGE_SIZE, r, errname(-r));
+			    (uint64_t)(gap_gpa + (gap_pages - 1) * EPTGATE_PAGE_SIZE),
+			    r, errname(-r));
 	}
 	t = tramp_args(&good, 1);
 	expect_install(bfd, &t, EEXIST, "second install on view 1");
