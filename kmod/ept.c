@@ -3,8 +3,9 @@
  * The EPT builder of alternate views: 4-level tables, 4 KiB leaves for
  * lazily filled own RAM, 2 MiB leaves for windows backed by contiguous
  * peer memory.  Entry encoding is in ept_entry.h (shared with the unit
- * tests).  Callers hold eg_vm.mmu_lock; table memory is freed only after
- * the INVEPT that follows the view's last use.
+ * tests).  Walks and zaps run under eg_vm.mmu_lock and never allocate
+ * (tables come from an eg_ept_cache filled beforehand); table memory is
+ * freed only after the INVEPT that follows the view's last use.
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
@@ -56,6 +57,18 @@ int eg_ept_cache_topup(struct eg_ept_cache *c, gfp_t gfp)
 		c->pages[c->nr++] = t;
 	}
 	return 0;
+}
+
+bool eg_ept_cache_full(const struct eg_ept_cache *c)
+{
+	return c->nr == ARRAY_SIZE(c->pages);
+}
+
+/* Moves pages from @src into @dst until @dst is full; no allocation. */
+void eg_ept_cache_move(struct eg_ept_cache *dst, struct eg_ept_cache *src)
+{
+	while (src->nr && !eg_ept_cache_full(dst))
+		dst->pages[dst->nr++] = src->pages[--src->nr];
 }
 
 void eg_ept_cache_free(struct eg_ept_cache *c)

@@ -14,13 +14,19 @@
  *   eg_mutex         (main.c) every control-plane operation: bind/unbind,
  *                    views, ranges, windows, enable/disable.  Taken only in
  *                    process context, never by the hook or the notifier.
- *   eg_vm.mmu_lock   spinlock: a VM's EPT tables, range sets, view
+ *   eg_vm.mmu_lock   raw spinlock: a VM's EPT tables, range sets, view
  *                    pointers, vCPU EPTP lists, counters, enabled/dying,
- *                    and the invalidation count.  Taken by the hook (with
- *                    interrupts off, inside vmx_vcpu_run), by the MMU
- *                    notifier and by the control plane.  Never held across
- *                    an IPI: INVEPT on other CPUs is sent after dropping
- *                    it, because the hook spins on it with interrupts off.
+ *                    the hook's table cache and the invalidation count.
+ *                    Taken by the hook (with interrupts off, inside
+ *                    vmx_vcpu_run), by the MMU notifier, the memslot
+ *                    kprobe and the control plane.  Raw because the hook
+ *                    cannot sleep, PREEMPT_RT included: held only for
+ *                    bounded work that neither allocates nor takes a
+ *                    spinlock_t (no xa_store(), no wake_up(), no page
+ *                    freed); what the hook cannot do under it,
+ *                    eg_vm.hook_work does.  Never held across an IPI:
+ *                    INVEPT on other CPUs is sent after dropping it,
+ *                    because the hook spins on it with interrupts off.
  *
  * Reference counts
  *   eg_vm holds a KVM reference (kvm_get_kvm) from bind to release, and an
@@ -36,7 +42,8 @@
  *
  * Teardown order (eg_vm_release)
  *   1. dying = true under mmu_lock: the hook stops arming VMCSs and nothing
- *      queues revalidate_work any more, which is then cancelled;
+ *      queues revalidate_work or hook_work any more, which are then
+ *      cancelled;
  *   2. unmap windows of other VMs that map this VM (peer side);
  *   3. kick every vCPU out of guest mode and wait (KVM_REQ_TLB_FLUSH):
  *      each exit disarms its VMCS, so no VMCS points at eptgate memory;
@@ -91,7 +98,12 @@ struct eg_counters {
 
 extern struct eg_counters eg_counters;
 
-/* Table pages set aside before taking mmu_lock, as KVM's MMU caches. */
+/*
+ * Table pages set aside in process context, as KVM's MMU caches, so that a
+ * walk under mmu_lock never allocates.  The control plane fills a cache of
+ * its own on the stack; the hook's (eg_vm.cache) is refilled by
+ * eg_vm.hook_work and read under mmu_lock.
+ */
 struct eg_ept_cache {
 	unsigned int nr;
 	u64 *pages[EG_EPT_LEVELS - 1];
@@ -156,7 +168,7 @@ struct eg_vm {
 	struct mmu_notifier mn;
 	bool mn_registered;
 
-	spinlock_t mmu_lock;		/* see the lock list above */
+	raw_spinlock_t mmu_lock;	/* see the lock list above */
 	struct eg_view *views[EPTGATE_MAX_VIEWS];	/* [0] unused */
 	struct xarray vcpus;		/* vcpu_idx -> eg_vcpu */
 	bool enabled;
@@ -170,6 +182,7 @@ struct eg_vm {
 	struct eg_ept_cache cache;	/* for the hook, under mmu_lock */
 	wait_queue_head_t view_users_wq;	/* eg_view.users drops to 0 */
 	struct work_struct revalidate_work;
+	struct work_struct hook_work;	/* eg_vm_hook_work() */
 };
 
 /*
@@ -221,6 +234,8 @@ void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
 u64 *eg_ept_alloc_table(gfp_t gfp);
 void eg_ept_free_tables(u64 *root);
 int eg_ept_cache_topup(struct eg_ept_cache *c, gfp_t gfp);
+bool eg_ept_cache_full(const struct eg_ept_cache *c);
+void eg_ept_cache_move(struct eg_ept_cache *dst, struct eg_ept_cache *src);
 void eg_ept_cache_free(struct eg_ept_cache *c);
 u64 *eg_ept_walk(u64 *root, u64 gpa, int level, struct eg_ept_cache *c);
 struct eg_zap_batch {
@@ -238,6 +253,7 @@ int eg_hook_init(void);
 void eg_hook_exit(void);
 int eg_vcpu_prepare_all(struct eg_vm *vm);
 void eg_vcpu_free_all(struct eg_vm *vm);
+void eg_vm_hook_work(struct work_struct *work);
 bool eg_vm_suspend(struct eg_vm *vm);
 
 /* mmu.c */

@@ -58,7 +58,29 @@ static void eg_vcpu_free(struct eg_vcpu *vs)
 	kfree(vs);
 }
 
-/* ENABLE: state for every existing vCPU; later ones get it at entry. */
+/*
+ * Tops up the hook's table cache from process context: the hook takes
+ * pages from it under mmu_lock and never allocates.  eg_mutex held.
+ */
+static void eg_vm_topup_cache(struct eg_vm *vm)
+{
+	struct eg_ept_cache c = { .nr = 0 };
+
+	lockdep_assert_held(&eg_mutex);
+	eg_ept_cache_topup(&c, GFP_KERNEL_ACCOUNT);	/* as much as it can */
+	raw_spin_lock(&vm->mmu_lock);
+	eg_ept_cache_move(&vm->cache, &c);
+	raw_spin_unlock(&vm->mmu_lock);
+	eg_ept_cache_free(&c);
+}
+
+/*
+ * ENABLE, and eg_vm_hook_work() for vCPUs created after it: state for
+ * every vCPU that has none, and a full table cache for the hook.  The
+ * list is filled before the state is published with xa_store() (which
+ * may allocate: not under mmu_lock); eg_mutex keeps every other writer of
+ * the lists (view create and destroy, revalidation) out in between.
+ */
 int eg_vcpu_prepare_all(struct eg_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
@@ -66,25 +88,28 @@ int eg_vcpu_prepare_all(struct eg_vm *vm)
 	unsigned long i;
 	int idx;
 
+	lockdep_assert_held(&eg_mutex);
 	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
 		if (xa_load(&vm->vcpus, vcpu->vcpu_idx))
 			continue;
 		vs = eg_vcpu_new(GFP_KERNEL_ACCOUNT);
-		if (!vs || xa_reserve(&vm->vcpus, vcpu->vcpu_idx, GFP_KERNEL)) {
-			if (vs)
-				eg_vcpu_free(vs);
+		if (!vs)
+			return -ENOMEM;
+		raw_spin_lock(&vm->mmu_lock);
+		eg_view_fill_list(vm, vs->eptp_list);
+		raw_spin_unlock(&vm->mmu_lock);
+		if (xa_err(xa_store(&vm->vcpus, vcpu->vcpu_idx, vs,
+				    GFP_KERNEL_ACCOUNT))) {
+			eg_vcpu_free(vs);
 			return -ENOMEM;
 		}
-		spin_lock(&vm->mmu_lock);
-		eg_view_fill_list(vm, vs->eptp_list);
-		xa_store(&vm->vcpus, vcpu->vcpu_idx, vs, GFP_ATOMIC);
-		spin_unlock(&vm->mmu_lock);
 	}
+	eg_vm_topup_cache(vm);
 	idx = srcu_read_lock(&vm->kvm->srcu);
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	if (!vm->suspended)
 		vm->slots_gen = kvm_memslots(vm->kvm)->generation;
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	srcu_read_unlock(&vm->kvm->srcu, idx);
 	return 0;
 }
@@ -100,19 +125,32 @@ void eg_vcpu_free_all(struct eg_vm *vm)
 	xa_destroy(&vm->vcpus);
 }
 
-/* A vCPU created after ENABLE: first entry, mmu_lock held. */
-static struct eg_vcpu *eg_vcpu_late(struct eg_vm *vm, struct kvm_vcpu *vcpu)
+/*
+ * What the hook needs but cannot do under mmu_lock with interrupts off:
+ * state for a vCPU created after ENABLE (it runs in KVM's view until
+ * then), and table pages for lazy fills.  Queued by the hook; release
+ * cancels it once dying is set, after which nothing queues it.
+ */
+void eg_vm_hook_work(struct work_struct *work)
 {
-	struct eg_vcpu *vs = eg_vcpu_new(GFP_ATOMIC | __GFP_NOWARN);
+	struct eg_vm *vm = container_of(work, struct eg_vm, hook_work);
 
-	if (!vs)
-		return NULL;
-	eg_view_fill_list(vm, vs->eptp_list);
-	if (xa_err(xa_store(&vm->vcpus, vcpu->vcpu_idx, vs, GFP_ATOMIC))) {
-		eg_vcpu_free(vs);
-		return NULL;
+	mutex_lock(&eg_mutex);
+	if (!READ_ONCE(vm->dying)) {
+		if (vm->enabled)
+			eg_vcpu_prepare_all(vm);
+		else
+			eg_vm_topup_cache(vm);
 	}
-	return vs;
+	mutex_unlock(&eg_mutex);
+}
+
+/* Asks eg_vm_hook_work() to run; mmu_lock held. */
+static void eg_vm_queue_hook_work(struct eg_vm *vm)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (!vm->dying)
+		queue_work(system_wq, &vm->hook_work);
 }
 
 /*
@@ -126,6 +164,7 @@ bool eg_vm_suspend(struct eg_vm *vm)
 	u64 gen;
 	int idx;
 
+	lockdep_assert_held(&vm->mmu_lock);
 	if (vm->dying)
 		return false;
 	idx = srcu_read_lock(&kvm->srcu);
@@ -151,7 +190,7 @@ static struct eg_vm *eg_hook_lock_vm(struct kvm_vcpu *vcpu)
 		return NULL;
 	vm = eg_vm_lookup_rcu(vcpu->kvm);
 	if (vm)
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 	return vm;
 }
 
@@ -223,10 +262,11 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 	if (!vm)
 		goto out;
 	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
-	if (!vs && vm->enabled && !vm->dying)
-		vs = eg_vcpu_late(vm, vcpu);
-	if (!vs)
+	if (!vs) {
+		if (vm->enabled)
+			eg_vm_queue_hook_work(vm);	/* created after ENABLE */
 		goto unlock;
+	}
 	vs->entries++;
 	if (!vm->enabled || vm->dying)
 		goto unlock;
@@ -268,7 +308,7 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 	eg_vmwrite(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
 	vs->armed = true;
 unlock:
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 out:
 	rcu_read_unlock();
 }
@@ -332,8 +372,10 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	struct page *page;
 	u32 access;
 	u64 *sptep;
+	bool full;
 	int idx;
 
+	lockdep_assert_held(&vm->mmu_lock);
 	if (!r || r->kind != EG_RANGE_RAM || (qual & ~(u64)r->access))
 		return EG_FILL_DENIED;
 	if (current->mm != kvm->mm)
@@ -352,11 +394,12 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 		return EG_FILL_DENIED;
 	if (vm->mmu_invalidate_in_progress)
 		return EG_FILL_RETRY;
-	if (eg_ept_cache_topup(&vm->cache, GFP_ATOMIC | __GFP_NOWARN))
-		return EG_FILL_RETRY;
+	full = eg_ept_cache_full(&vm->cache);
 	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, &vm->cache);
-	if (!sptep)
-		return EG_FILL_DENIED;
+	if (!eg_ept_cache_full(&vm->cache))
+		eg_vm_queue_hook_work(vm);
+	if (!sptep)	/* a full cache suffices: a larger leaf is in the way */
+		return full ? EG_FILL_DENIED : EG_FILL_RETRY;
 	if (eg_ept_present(*sptep))
 		return eg_fill_upgrade(sptep, hva, qual, access);
 	if (get_user_pages_fast_only(hva, 1,
@@ -385,6 +428,7 @@ static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 {
 	struct eg_view *view = vm->views[id];
 
+	lockdep_assert_held(&vm->mmu_lock);
 	switch (reason) {
 	case EXIT_REASON_EPT_VIOLATION:
 		view->stats.ept_violations++;
@@ -470,7 +514,7 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 			   ~SECONDARY_EXEC_ENABLE_VMFUNC);
 	vs->armed = false;
 unlock:
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 out:
 	rcu_read_unlock();
 }

@@ -27,9 +27,9 @@ static int eg_commit_pre(struct kprobe *p, struct pt_regs *regs)
 	rcu_read_lock();
 	vm = eg_vm_lookup_rcu(kvm);
 	if (vm) {
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		kick = eg_vm_suspend(vm);
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		/* IPIs need interrupts on: true for an ftrace-based kprobe. */
 		if (kick && !irqs_disabled())
 			eg_vm_kick_all(vm);

@@ -41,9 +41,9 @@ static int eg_mn_invalidate_range_start(struct mmu_notifier *mn,
 {
 	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	vm->mmu_invalidate_in_progress++;
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	eg_mmu_zap_hva(vm, range->start, range->end);
 	return 0;
 }
@@ -53,9 +53,9 @@ static void eg_mn_invalidate_range_end(struct mmu_notifier *mn,
 {
 	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	vm->mmu_invalidate_in_progress--;
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 }
 
 /* The mm goes away (its owner exits): no vCPU can run again. */

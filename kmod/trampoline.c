@@ -243,13 +243,13 @@ static int eg_tramp_map(struct eg_vm *vm, struct eg_view *view, u64 gpa,
 	r = eg_ept_cache_topup(&cache, GFP_KERNEL_ACCOUNT);
 	if (r)
 		return r;
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	sptep = eg_ept_walk(view->root, gpa, 1, &cache);
 	if (sptep && !eg_ept_present(*sptep))
 		WRITE_ONCE(*sptep, leaf);
 	else
 		sptep = NULL;
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	eg_ept_cache_free(&cache);
 	return sptep ? 0 : eg_reject(-EEXIST, "trampoline page collides with a mapping");
 }
@@ -303,13 +303,15 @@ static unsigned int eg_tramp_ranges(const struct eg_trampoline *t,
  * Reserves the trampoline's gpa ranges in the view, all or none (a
  * failure removes only what this call inserted).  mmu_lock held.
  */
-static int eg_tramp_reserve(struct eg_view *view, struct eg_trampoline *t)
+static int eg_tramp_reserve(struct eg_vm *vm, struct eg_view *view,
+			    struct eg_trampoline *t)
 {
 	u64 start[3], len[3];
 	u32 access[3];
 	unsigned int n = eg_tramp_ranges(t, start, len, access), i;
 	int r = 0;
 
+	lockdep_assert_held(&vm->mmu_lock);
 	for (i = 0; i < n; i++) {
 		r = eg_range_insert(&view->ranges, start[i], len[i], access[i],
 				    EG_RANGE_TRAMP, t);
@@ -340,6 +342,7 @@ int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 	u8 *blob;
 	int r;
 
+	lockdep_assert_held(&eg_mutex);
 	if (!view)
 		return eg_reject(-ENOENT, "no such view");
 	if (view->tramp)
@@ -378,9 +381,9 @@ int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 		goto err_free;
 	}
 
-	spin_lock(&vm->mmu_lock);
-	r = eg_tramp_reserve(view, t);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
+	r = eg_tramp_reserve(vm, view, t);
+	raw_spin_unlock(&vm->mmu_lock);
 	if (r) {
 		r = eg_reject(r, r == -EEXIST ?
 			      "trampoline overlaps a range or window of the view" :
@@ -390,18 +393,18 @@ int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 	r = eg_tramp_map_all(vm, view, t);
 	if (r)
 		goto err_unmap;
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	view->tramp = t;
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	pr_info(EG_NAME ": view %u: trampoline of %ld bytes verified and mapped at %#llx\n",
 		a->view, len, a->code_gpa);
 	return 0;
 
 err_unmap:
 	eg_view_zap_tramp(vm, view, t);
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	eg_tramp_unreserve(view, t);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 err_free:
 	eg_trampoline_free(t);
 	return r;

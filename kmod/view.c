@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Views: creation and destruction, the own-RAM ranges they mirror, and
- * the windows that map a peer VM's memory into them.  Control plane:
- * every function here runs under eg_mutex in process context.
+ * the windows that map a peer VM's memory into them.  Process context.
+ * The control plane (the ioctls, eg_vm_revalidate()) runs under eg_mutex;
+ * eg_zap_range_all_views() is the MMU notifier's and takes only
+ * mmu_lock.  Each function asserts what it needs.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -15,6 +17,7 @@ static u64 eg_list_entry(struct eg_vm *vm, u32 id)
 {
 	struct eg_view *view = vm->views[id];
 
+	lockdep_assert_held(&vm->mmu_lock);
 	return view && !vm->suspended ? view->eptp : 0;
 }
 
@@ -23,6 +26,7 @@ void eg_view_fill_list(struct eg_vm *vm, u64 *list)
 {
 	u32 id;
 
+	lockdep_assert_held(&vm->mmu_lock);
 	for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
 		list[id] = eg_list_entry(vm, id);
 }
@@ -33,6 +37,7 @@ static void eg_view_publish(struct eg_vm *vm, u32 id)
 	struct eg_vcpu *vs;
 	unsigned long i;
 
+	lockdep_assert_held(&vm->mmu_lock);
 	xa_for_each(&vm->vcpus, i, vs)
 		WRITE_ONCE(vs->eptp_list[id], eg_list_entry(vm, id));
 }
@@ -42,6 +47,7 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	struct eg_view *view;
 	u32 id = arg->view;
 
+	lockdep_assert_held(&eg_mutex);
 	if (!id) {
 		for (id = 1; id < EPTGATE_MAX_VIEWS && vm->views[id]; id++)
 			;
@@ -65,11 +71,11 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	view->id = id;
 	view->eptp = eg_make_eptp(__pa(view->root), eg_caps.eptp_mt, false);
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	view->instance = ++vm->view_seq;
 	vm->views[id] = view;
 	eg_view_publish(vm, id);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	arg->view = id;
 	return 0;
 }
@@ -87,11 +93,11 @@ static void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start,
 	do {
 		u64 next, zapped = 0;
 
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		done = eg_ept_zap(view->root, start, end, only, &b, &next,
 				  &zapped);
 		view->stats.zaps += zapped;
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		if (zapped)
 			eg_invept_all(view->eptp);
 		eg_zap_batch_release(&b);
@@ -107,22 +113,25 @@ static void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start,
 void eg_zap_range_all_views(struct eg_vm *vm, u64 gfn_start, u64 gfn_end)
 {
 	struct eg_view *view;
+	bool last;
 	u32 id;
 
 	for (id = 1; id < EPTGATE_MAX_VIEWS; id++) {
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		view = vm->views[id];
 		if (view)
 			view->users++;
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		if (!view)
 			continue;
 		eg_view_zap(vm, view, gfn_start << PAGE_SHIFT,
 			    gfn_end << PAGE_SHIFT, EG_EPT_SW_REF);
-		spin_lock(&vm->mmu_lock);
-		if (!--view->users)
+		raw_spin_lock(&vm->mmu_lock);
+		last = !--view->users;
+		raw_spin_unlock(&vm->mmu_lock);
+		/* The wait queue's lock is a spinlock_t: not under mmu_lock. */
+		if (last)
 			wake_up_all(&vm->view_users_wq);
-		spin_unlock(&vm->mmu_lock);
 	}
 }
 
@@ -131,9 +140,9 @@ static bool eg_view_unused(struct eg_vm *vm, struct eg_view *view)
 {
 	bool unused;
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	unused = !view->users;
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	return unused;
 }
 
@@ -166,9 +175,9 @@ static void eg_window_unmap(struct eg_window *w)
 	struct eg_vm *vm = w->owner;
 	struct eg_view *view = vm->views[w->view];
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	eg_range_remove(&view->ranges, w->gpa, w->len);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	eg_view_zap(vm, view, w->gpa, w->gpa + w->len, 0);
 	eg_window_free(w);
 }
@@ -183,10 +192,11 @@ static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
 	struct eg_view *view = vm->views[id];
 	unsigned int i;
 
-	spin_lock(&vm->mmu_lock);
+	lockdep_assert_held(&eg_mutex);
+	raw_spin_lock(&vm->mmu_lock);
 	vm->views[id] = NULL;
 	eg_view_publish(vm, id);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	eg_vm_kick_all(vm);
 	wait_event(vm->view_users_wq, eg_view_unused(vm, view));
 
@@ -262,14 +272,15 @@ int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a)
 	const struct eg_range *r;
 	int ret;
 
+	lockdep_assert_held(&eg_mutex);
 	if (!view)
 		return eg_reject(-ENOENT, "no such view");
 	if (!a->access) {
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		r = eg_range_find(&view->ranges, a->gpa);
 		ret = r && r->kind == EG_RANGE_RAM ?
 		      eg_range_remove(&view->ranges, a->gpa, a->len) : -ENOENT;
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		if (ret)
 			return eg_reject(ret, "no RAM range starts at gpa with this length");
 		eg_view_zap(vm, view, a->gpa, a->gpa + a->len, 0);
@@ -277,10 +288,10 @@ int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a)
 	}
 	if (!eg_in_memslots(vm->kvm, a->gpa, a->len))
 		return eg_reject(-ENOENT, "range not inside the VM's memslots");
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	ret = eg_range_insert(&view->ranges, a->gpa, a->len, a->access,
 			      EG_RANGE_RAM, NULL);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	if (ret == -EEXIST)
 		return eg_reject(ret, "range overlaps a range or window of the view");
 	if (ret)
@@ -365,7 +376,7 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 		r = eg_ept_cache_topup(&cache, GFP_KERNEL_ACCOUNT);
 		if (r)
 			break;
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		sptep = eg_ept_walk(view->root, gpa, level, &cache);
 		if (level == 2 && sptep && eg_ept_present(*sptep)) {
 			level = 1;
@@ -378,7 +389,7 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 						    EG_EPT_SW_WINDOW));
 		else
 			sptep = NULL;
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		if (!sptep) {
 			r = eg_reject(-EEXIST, "window collides with a mapping");
 			break;
@@ -397,14 +408,15 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	struct eg_vm *peer;
 	int r;
 
+	lockdep_assert_held(&eg_mutex);
 	if (!view)
 		return eg_reject(-ENOENT, "no such view");
 	if (arg->flags & EPTGATE_WINDOW_UNMAP) {
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		rg = eg_range_find(&view->ranges, arg->gpa);
 		w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
 		    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		if (!w)
 			return eg_reject(-ENOENT, "no window at gpa with this length");
 		eg_window_unmap(w);
@@ -432,10 +444,10 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	}
 	list_add(&w->peer_node, &peer->peer_windows);
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	r = eg_range_insert(&view->ranges, w->gpa, w->len, w->access,
 			    EG_RANGE_WINDOW, w);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	if (r) {
 		eg_window_free(w);
 		return eg_reject(r, r == -EEXIST ?
@@ -453,6 +465,7 @@ void eg_view_unmap_peer_windows(struct eg_vm *peer)
 {
 	struct eg_window *w, *tmp;
 
+	lockdep_assert_held(&eg_mutex);
 	list_for_each_entry_safe(w, tmp, &peer->peer_windows, peer_node)
 		eg_window_unmap(w);
 }
@@ -497,23 +510,23 @@ void eg_vm_revalidate(struct work_struct *work)
 	if (dirty && !vm->dirty_logging) {
 		pr_info(EG_NAME ": VM of pid %d: dirty logging started: switching off, views torn down\n",
 			vm->kvm->userspace_pid);
-		spin_lock(&vm->mmu_lock);
+		raw_spin_lock(&vm->mmu_lock);
 		vm->dirty_logging = true;
 		eg_vm_switching_off(vm);
-		spin_unlock(&vm->mmu_lock);
+		raw_spin_unlock(&vm->mmu_lock);
 		eg_vm_kick_all(vm);
 		eg_view_destroy_all(vm);
 	} else {
 		vm->dirty_logging = dirty;
 		eg_zap_range_all_views(vm, 0, EG_GPA_LIMIT >> PAGE_SHIFT);
 	}
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	/* A newer change seen by the hook has queued this work again. */
 	if (vm->slots_gen == gen)
 		vm->suspended = false;
 	xa_for_each(&vm->vcpus, i, vs)
 		eg_view_fill_list(vm, vs->eptp_list);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 out:
 	mutex_unlock(&eg_mutex);
 }

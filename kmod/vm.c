@@ -33,7 +33,10 @@ struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm)
 struct eg_vm *eg_vm_from_fd(int fd)
 {
 	struct eg_vm *vm = ERR_PTR(-EBADF);
-	struct file *f = fget(fd);
+	struct file *f;
+
+	lockdep_assert_held(&eg_mutex);
+	f = fget(fd);
 
 	if (!f)
 		return vm;
@@ -96,11 +99,12 @@ static int eg_vm_release(struct inode *inode, struct file *filp)
 {
 	struct eg_vm *vm = filp->private_data;
 
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	vm->dying = true;
 	eg_vm_switching_off(vm);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	cancel_work_sync(&vm->revalidate_work);
+	cancel_work_sync(&vm->hook_work);
 
 	mutex_lock(&eg_mutex);
 	eg_vm_release_locked(vm);
@@ -162,10 +166,11 @@ int eg_vm_bind(int vm_fd)
 		return -ENOMEM;
 	}
 	vm->kvm = kvm;
-	spin_lock_init(&vm->mmu_lock);
+	raw_spin_lock_init(&vm->mmu_lock);
 	xa_init(&vm->vcpus);
 	INIT_LIST_HEAD(&vm->peer_windows);
 	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
+	INIT_WORK(&vm->hook_work, eg_vm_hook_work);
 	init_waitqueue_head(&vm->view_users_wq);
 	vm->mn.ops = &eg_mmu_notifier_ops;
 
@@ -289,12 +294,12 @@ static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
 		if (r)
 			return r;
 	}
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	if (on)
 		vm->enabled = true;
 	else
 		eg_vm_switching_off(vm);
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	if (!on)
 		eg_vm_kick_all(vm);	/* back to the default view now */
 	return 0;
@@ -320,7 +325,7 @@ static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
 		r = eg_check_view_id(st.view, false, &why);
 	if (r)
 		return eg_reject(r, why);
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	view = eg_vm_view(vm, st.view);
 	if (view) {
 		st.switches = view->stats.switches;
@@ -333,7 +338,7 @@ static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
 		st.doorbells = view->stats.doorbells;
 		st.fill_retries = view->stats.fill_retries;
 	}
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	if (!view)
 		return eg_reject(-ENOENT, "no such view");
 	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
@@ -353,7 +358,7 @@ static int eg_ioctl_vcpu_stats(struct eg_vm *vm, void __user *uarg)
 	r = eg_check_flags(st.flags, 0, &why);
 	if (r)
 		return eg_reject(r, why);
-	spin_lock(&vm->mmu_lock);
+	raw_spin_lock(&vm->mmu_lock);
 	vs = xa_load(&vm->vcpus, st.vcpu_idx);
 	if (vs) {
 		st.view = vs->exit_view;
@@ -362,7 +367,7 @@ static int eg_ioctl_vcpu_stats(struct eg_vm *vm, void __user *uarg)
 		st.exits_alt = vs->exits_alt;
 		st.vmfunc_ud = vs->vmfunc_ud;
 	}
-	spin_unlock(&vm->mmu_lock);
+	raw_spin_unlock(&vm->mmu_lock);
 	if (!vs)
 		return eg_reject(-ENOENT, "vCPU has not entered with switching enabled");
 	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
