@@ -4,8 +4,9 @@
  * lazily filled own RAM, 2 MiB leaves for windows backed by contiguous
  * peer memory.  Entry encoding is in ept_entry.h (shared with the unit
  * tests).  Walks and zaps run under eg_vm.mmu_lock and never allocate
- * (tables come from an eg_ept_cache filled beforehand); table memory is
- * freed only after the INVEPT that follows the view's last use.
+ * (tables come from an eg_ept_cache filled beforehand, or were built when
+ * the range was set); zaps clear leaves only: table memory is freed only
+ * at the view's destruction, after the INVEPT that follows its last use.
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
@@ -59,18 +60,6 @@ int eg_ept_cache_topup(struct eg_ept_cache *c, gfp_t gfp)
 	return 0;
 }
 
-bool eg_ept_cache_full(const struct eg_ept_cache *c)
-{
-	return c->nr == ARRAY_SIZE(c->pages);
-}
-
-/* Moves pages from @src into @dst until @dst is full; no allocation. */
-void eg_ept_cache_move(struct eg_ept_cache *dst, struct eg_ept_cache *src)
-{
-	while (src->nr && !eg_ept_cache_full(dst))
-		dst->pages[dst->nr++] = src->pages[--src->nr];
-}
-
 void eg_ept_cache_free(struct eg_ept_cache *c)
 {
 	while (c->nr)
@@ -79,8 +68,9 @@ void eg_ept_cache_free(struct eg_ept_cache *c)
 
 /*
  * The entry that maps @gpa at @level (1: 4 KiB, 2: 2 MiB), taking missing
- * tables from @c.  NULL when @c ran out, or when a larger leaf is in the
- * way.  A full cache always suffices for one walk.
+ * tables from @c (NULL: none).  NULL when a table is missing and @c has
+ * none left, or when a larger leaf is in the way.  A full cache always
+ * suffices for one walk.
  */
 u64 *eg_ept_walk(u64 *root, u64 gpa, int level, struct eg_ept_cache *c)
 {
@@ -93,7 +83,7 @@ u64 *eg_ept_walk(u64 *root, u64 gpa, int level, struct eg_ept_cache *c)
 		if (!eg_ept_present(*e)) {
 			u64 *t;
 
-			if (!c->nr)
+			if (!c || !c->nr)
 				return NULL;
 			t = c->pages[--c->nr];
 			WRITE_ONCE(*e, eg_ept_make_table(__pa(t)));

@@ -16,7 +16,7 @@
  *                    process context, never by the hook or the notifier.
  *   eg_vm.mmu_lock   raw spinlock: a VM's EPT tables, range sets, view
  *                    pointers, vCPU EPTP lists, counters, enabled/dying,
- *                    the hook's table cache and the invalidation count.
+ *                    and the invalidation count.
  *                    Taken by the hook (with interrupts off, inside
  *                    vmx_vcpu_run), by the MMU notifier, the memslot
  *                    kprobe and the control plane.  Raw because the hook
@@ -100,9 +100,9 @@ extern struct eg_counters eg_counters;
 
 /*
  * Table pages set aside in process context, as KVM's MMU caches, so that a
- * walk under mmu_lock never allocates.  The control plane fills a cache of
- * its own on the stack; the hook's (eg_vm.cache) is refilled by
- * eg_vm.hook_work and read under mmu_lock.
+ * walk under mmu_lock never allocates: the control plane fills one on the
+ * stack before each walk.  The hook has none: SET_ACCESS builds the tables
+ * of a RAM range at once, and lazy fill only writes leaves.
  */
 struct eg_ept_cache {
 	unsigned int nr;
@@ -179,7 +179,6 @@ struct eg_vm {
 	u64 slots_gen;			/* memslot generation seen */
 	bool suspended;			/* memslots changed: views paused */
 	bool dirty_logging;		/* a memslot logs dirty pages */
-	struct eg_ept_cache cache;	/* for the hook, under mmu_lock */
 	wait_queue_head_t view_users_wq;	/* eg_view.users drops to 0 */
 	struct work_struct revalidate_work;
 	struct work_struct hook_work;	/* eg_vm_hook_work() */
@@ -234,8 +233,6 @@ void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
 u64 *eg_ept_alloc_table(gfp_t gfp);
 void eg_ept_free_tables(u64 *root);
 int eg_ept_cache_topup(struct eg_ept_cache *c, gfp_t gfp);
-bool eg_ept_cache_full(const struct eg_ept_cache *c);
-void eg_ept_cache_move(struct eg_ept_cache *dst, struct eg_ept_cache *src);
 void eg_ept_cache_free(struct eg_ept_cache *c);
 u64 *eg_ept_walk(u64 *root, u64 gpa, int level, struct eg_ept_cache *c);
 struct eg_zap_batch {
@@ -252,6 +249,7 @@ void eg_zap_batch_release(struct eg_zap_batch *b);
 int eg_hook_init(void);
 void eg_hook_exit(void);
 int eg_vcpu_prepare_all(struct eg_vm *vm);
+void eg_vm_slots_baseline(struct eg_vm *vm);
 void eg_vcpu_free_all(struct eg_vm *vm);
 void eg_vm_hook_work(struct work_struct *work);
 bool eg_vm_suspend(struct eg_vm *vm);

@@ -59,34 +59,17 @@ static void eg_vcpu_free(struct eg_vcpu *vs)
 }
 
 /*
- * Tops up the hook's table cache from process context: the hook takes
- * pages from it under mmu_lock and never allocates.  eg_mutex held.
- */
-static void eg_vm_topup_cache(struct eg_vm *vm)
-{
-	struct eg_ept_cache c = { .nr = 0 };
-
-	lockdep_assert_held(&eg_mutex);
-	eg_ept_cache_topup(&c, GFP_KERNEL_ACCOUNT);	/* as much as it can */
-	raw_spin_lock(&vm->mmu_lock);
-	eg_ept_cache_move(&vm->cache, &c);
-	raw_spin_unlock(&vm->mmu_lock);
-	eg_ept_cache_free(&c);
-}
-
-/*
  * ENABLE, and eg_vm_hook_work() for vCPUs created after it: state for
- * every vCPU that has none, and a full table cache for the hook.  The
- * list is filled before the state is published with xa_store() (which
- * may allocate: not under mmu_lock); eg_mutex keeps every other writer of
- * the lists (view create and destroy, revalidation) out in between.
+ * every vCPU that has none.  The list is filled before the state is
+ * published with xa_store() (which may allocate: not under mmu_lock);
+ * eg_mutex keeps every other writer of the lists (view create and
+ * destroy, revalidation) out in between.
  */
 int eg_vcpu_prepare_all(struct eg_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
 	struct eg_vcpu *vs;
 	unsigned long i;
-	int idx;
 
 	lockdep_assert_held(&eg_mutex);
 	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
@@ -104,14 +87,20 @@ int eg_vcpu_prepare_all(struct eg_vm *vm)
 			return -ENOMEM;
 		}
 	}
-	eg_vm_topup_cache(vm);
+	return 0;
+}
+
+/* ENABLE: the memslot generation the views match from now on. */
+void eg_vm_slots_baseline(struct eg_vm *vm)
+{
+	int idx;
+
 	idx = srcu_read_lock(&vm->kvm->srcu);
 	raw_spin_lock(&vm->mmu_lock);
 	if (!vm->suspended)
 		vm->slots_gen = kvm_memslots(vm->kvm)->generation;
 	raw_spin_unlock(&vm->mmu_lock);
 	srcu_read_unlock(&vm->kvm->srcu, idx);
-	return 0;
 }
 
 /* After every vCPU has been kicked out of guest mode. */
@@ -127,21 +116,17 @@ void eg_vcpu_free_all(struct eg_vm *vm)
 
 /*
  * What the hook needs but cannot do under mmu_lock with interrupts off:
- * state for a vCPU created after ENABLE (it runs in KVM's view until
- * then), and table pages for lazy fills.  Queued by the hook; release
- * cancels it once dying is set, after which nothing queues it.
+ * state (a page, an xa_store()) for a vCPU created after ENABLE, which
+ * runs in KVM's view until then.  Queued by the hook; release cancels it
+ * once dying is set, after which nothing queues it.
  */
 void eg_vm_hook_work(struct work_struct *work)
 {
 	struct eg_vm *vm = container_of(work, struct eg_vm, hook_work);
 
 	mutex_lock(&eg_mutex);
-	if (!READ_ONCE(vm->dying)) {
-		if (vm->enabled)
-			eg_vcpu_prepare_all(vm);
-		else
-			eg_vm_topup_cache(vm);
-	}
+	if (!READ_ONCE(vm->dying) && vm->enabled)
+		eg_vcpu_prepare_all(vm);
 	mutex_unlock(&eg_mutex);
 }
 
@@ -372,7 +357,6 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	struct page *page;
 	u32 access;
 	u64 *sptep;
-	bool full;
 	int idx;
 
 	lockdep_assert_held(&vm->mmu_lock);
@@ -394,12 +378,10 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 		return EG_FILL_DENIED;
 	if (vm->mmu_invalidate_in_progress)
 		return EG_FILL_RETRY;
-	full = eg_ept_cache_full(&vm->cache);
-	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, &vm->cache);
-	if (!eg_ept_cache_full(&vm->cache))
-		eg_vm_queue_hook_work(vm);
-	if (!sptep)	/* a full cache suffices: a larger leaf is in the way */
-		return full ? EG_FILL_DENIED : EG_FILL_RETRY;
+	/* SET_ACCESS built the tables: the walk allocates nothing. */
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, NULL);
+	if (!sptep)
+		return EG_FILL_DENIED;
 	if (eg_ept_present(*sptep))
 		return eg_fill_upgrade(sptep, hva, qual, access);
 	if (get_user_pages_fast_only(hva, 1,

@@ -266,6 +266,38 @@ static bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
 	return ok;
 }
 
+/*
+ * Builds the page tables of a RAM range, down to the 4 KiB page tables
+ * (one per 2 MiB), so that lazy fill, which runs in the hook under
+ * mmu_lock with interrupts off, only writes leaves and never allocates.
+ * Tables stay until the view is destroyed.
+ */
+static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
+				u64 gpa, u64 len)
+{
+	struct eg_ept_cache cache = { .nr = 0 };
+	u64 addr, end = gpa + len;
+	u64 *sptep;
+	int r = 0;
+
+	for (addr = gpa; addr < end;
+	     addr = (addr | (EG_HPAGE_SIZE - 1)) + 1) {
+		r = eg_ept_cache_topup(&cache, GFP_KERNEL_ACCOUNT);
+		if (r)
+			break;
+		raw_spin_lock(&vm->mmu_lock);
+		sptep = eg_ept_walk(view->root, addr, 1, &cache);
+		raw_spin_unlock(&vm->mmu_lock);
+		if (!sptep) {
+			r = eg_reject(-EEXIST, "range collides with a 2 MiB mapping");
+			break;
+		}
+		cond_resched();
+	}
+	eg_ept_cache_free(&cache);
+	return r;
+}
+
 int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a)
 {
 	struct eg_view *view = eg_vm_view(vm, a->view);
@@ -296,7 +328,13 @@ int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a)
 		return eg_reject(ret, "range overlaps a range or window of the view");
 	if (ret)
 		return eg_reject(ret, "too many ranges in the view");
-	return 0;
+	ret = eg_view_build_tables(vm, view, a->gpa, a->len);
+	if (ret) {
+		raw_spin_lock(&vm->mmu_lock);
+		eg_range_remove(&view->ranges, a->gpa, a->len);
+		raw_spin_unlock(&vm->mmu_lock);
+	}
+	return ret;
 }
 
 /* Pins the peer's [peer_gpa, +len), which must lie in one memslot. */

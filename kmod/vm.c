@@ -89,7 +89,6 @@ static void eg_vm_release_locked(struct eg_vm *vm)
 		mmu_notifier_unregister(&vm->mn, vm->kvm->mm);
 	eg_view_destroy_all(vm);
 	eg_vcpu_free_all(vm);
-	eg_ept_cache_free(&vm->cache);
 	kvm_put_kvm(vm->kvm);
 	atomic64_dec(&eg_counters.bindings);
 	kfree(vm);
@@ -293,6 +292,7 @@ static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
 		r = eg_vcpu_prepare_all(vm);
 		if (r)
 			return r;
+		eg_vm_slots_baseline(vm);
 	}
 	raw_spin_lock(&vm->mmu_lock);
 	if (on)
