@@ -33,7 +33,10 @@
  *   MMU notifier registration on the VM's mm.  A window pins the peer's
  *   pages (FOLL_PIN); the peer's eg_vm stays valid while the window exists
  *   because releasing the peer first unmaps every window on its
- *   peer_windows list (under eg_mutex).  An own-RAM leaf (EG_EPT_SW_REF)
+ *   peer_windows list (under eg_mutex).  A grant holds no reference: its
+ *   granter's release revokes it (grant->vm = NULL), its windows are on
+ *   its list while they exist, and the grant file's release revokes and
+ *   frees it.  An own-RAM leaf (EG_EPT_SW_REF)
  *   holds one page reference from get_user_pages_fast_only(), dropped
  *   exactly once, after the INVEPT that follows its zap.
  *
@@ -44,7 +47,8 @@
  *   1. dying = true under mmu_lock: the hook stops arming VMCSs and nothing
  *      queues revalidate_work or hook_work any more, which are then
  *      cancelled;
- *   2. unmap windows of other VMs that map this VM (peer side);
+ *   2. revoke its grants, and unmap every other window of other VMs
+ *      that maps this VM (peer side);
  *   3. kick every vCPU out of guest mode and wait (KVM_REQ_TLB_FLUSH):
  *      each exit disarms its VMCS, so no VMCS points at eptgate memory;
  *   4. unhash (RCU) and synchronize_rcu(): no hook still sees the eg_vm;
@@ -136,6 +140,20 @@ struct eg_view {
 
 struct eg_vm;
 
+/*
+ * A grant (grant.c): ranges of @vm that another process may map as
+ * windows.  Owned by its file, freed at the file's release; @vm is NULL
+ * once revoked.  Every field under eg_mutex.
+ */
+struct eg_grant {
+	struct eg_vm *vm;		/* the granting VM, or NULL: revoked */
+	struct list_head vm_node;	/* vm->grants */
+	struct list_head windows;	/* eg_window.grant_node */
+	u32 nr;
+	struct eptgate_grant_range r[EPTGATE_GRANT_MAX_RANGES];
+	u64 windows_revoked;
+};
+
 struct eg_window {
 	struct eg_vm *owner;		/* the VM whose view maps it */
 	u32 view;
@@ -144,6 +162,8 @@ struct eg_window {
 	struct eg_vm *peer;
 	u64 peer_gpa;
 	struct list_head peer_node;	/* peer->peer_windows, eg_mutex */
+	struct eg_grant *grant;		/* made from, or NULL (binding) */
+	struct list_head grant_node;	/* grant->windows, eg_mutex */
 	unsigned long npages;
 	struct page **pages;		/* pinned with FOLL_PIN */
 };
@@ -165,6 +185,7 @@ struct eg_vm {
 	struct file *file;		/* the binding file */
 	struct hlist_node hnode;	/* eg_vm_hash: RCU, eg_mutex */
 	struct list_head peer_windows;	/* windows mapping this VM */
+	struct list_head grants;	/* eg_grant.vm_node, eg_mutex */
 	struct mmu_notifier mn;
 	bool mn_registered;
 
@@ -216,10 +237,17 @@ void eg_view_destroy_all(struct eg_vm *vm);
 int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a);
 int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
 void eg_view_unmap_peer_windows(struct eg_vm *peer);
+void eg_window_unmap(struct eg_window *w);
+bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
 void eg_vm_switching_off(struct eg_vm *vm);
 void eg_vm_revalidate(struct work_struct *work);
 bool eg_vm_logs_dirty(struct eg_vm *vm);
+
+/* grant.c */
+int eg_grant_create(struct eg_vm *vm, const struct eptgate_grant *a);
+struct eg_grant *eg_grant_from_fd(int fd);
+void eg_vm_revoke_grants(struct eg_vm *vm);
 
 /* trampoline.c */
 int eg_trampoline_init(void);

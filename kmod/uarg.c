@@ -116,7 +116,8 @@ int eg_check_access(const struct eptgate_access *a, bool x_only_ok,
 
 int eg_check_window(const struct eptgate_window *w, const char **why)
 {
-	int r = eg_check_flags(w->flags, EPTGATE_WINDOW_UNMAP, why);
+	int r = eg_check_flags(w->flags, EPTGATE_WINDOW_UNMAP |
+			       EPTGATE_WINDOW_PEER_BINDING, why);
 
 	if (!r)
 		r = eg_check_view_id(w->view, false, why);
@@ -191,4 +192,57 @@ int eg_check_trampoline(const struct eptgate_trampoline *t, const char **why)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int eg_check_grant(const struct eptgate_grant *g, const char **why)
+{
+	int r = eg_check_flags(g->flags, 0, why);
+	u32 i;
+
+	if (!r && g->pad) {
+		*why = "nonzero padding";
+		r = -EINVAL;
+	}
+	if (!r && (!g->nr_ranges || g->nr_ranges > EPTGATE_GRANT_MAX_RANGES)) {
+		*why = "nr_ranges not in 1 .. EPTGATE_GRANT_MAX_RANGES";
+		r = -EINVAL;
+	}
+	for (i = 0; !r && i < g->nr_ranges; i++) {
+		const struct eptgate_grant_range *gr = &g->ranges[i];
+
+		r = eg_check_gpa_range(gr->gpa, gr->len, why);
+		if (!r && gr->pad) {
+			*why = "nonzero padding in a range";
+			r = -EINVAL;
+		}
+		if (!r && gr->access != EPTGATE_ACCESS_R &&
+		    gr->access != (EPTGATE_ACCESS_R | EPTGATE_ACCESS_W)) {
+			*why = "grant access must be R or RW";
+			r = -EINVAL;
+		}
+	}
+	return r;
+}
+
+/*
+ * Whether a grant's ranges @r[0 .. @nr) allow a window onto [@gpa, +@len)
+ * with @access: it must lie inside one range, with no more access.
+ * @gpa and @len are checked already (eg_check_window()).
+ */
+int eg_grant_allows(const struct eptgate_grant_range *r, u32 nr, u64 gpa,
+		    u64 len, u32 access, const char **why)
+{
+	bool inside = false;
+	u32 i;
+
+	for (i = 0; i < nr; i++) {
+		if (gpa < r[i].gpa || gpa + len > r[i].gpa + r[i].len)
+			continue;
+		inside = true;
+		if (!(access & ~r[i].access))
+			return 0;
+	}
+	*why = inside ? "window asks more access than the grant gives" :
+			"window not inside one range of the grant";
+	return -EACCES;
 }

@@ -21,6 +21,9 @@
 #define EG_SIZE_VIEW_STATS_V1	offsetofend(struct eptgate_view_stats, fill_retries)
 #define EG_SIZE_VCPU_STATS_V1	offsetofend(struct eptgate_vcpu_stats, vmfunc_ud)
 #define EG_SIZE_TRAMPOLINE_V1	offsetofend(struct eptgate_trampoline, doorbell_gpa)
+#define EG_SIZE_GRANT_V1	offsetofend(struct eptgate_grant, ranges)
+#define EG_SIZE_GRANT_INFO_V1	offsetofend(struct eptgate_grant_info, windows_revoked)
+#define EG_SIZE_REVOKE_V1	offsetofend(struct eptgate_revoke, flags)
 /* Largest window: its pages are pinned and listed in one array. */
 #define EG_WINDOW_MAX		BIT_ULL(30)
 /* Largest argument the module copies in; larger sizes are -E2BIG. */
@@ -38,5 +41,8 @@ int eg_check_access(const struct eptgate_access *a, bool x_only_ok,
 		    const char **why);
 int eg_check_window(const struct eptgate_window *w, const char **why);
 int eg_check_trampoline(const struct eptgate_trampoline *t, const char **why);
+int eg_check_grant(const struct eptgate_grant *g, const char **why);
+int eg_grant_allows(const struct eptgate_grant_range *r, u32 nr, u64 gpa,
+		    u64 len, u32 access, const char **why);
 
 #endif /* EPTGATE_UARG_H */

@@ -11,6 +11,7 @@
 #include <linux/vmalloc.h>
 #include "eptgate.h"
 #include "compat.h"
+#include "uarg.h"
 
 /* EPTP-list entry @id as every vCPU should see it; mmu_lock held. */
 static u64 eg_list_entry(struct eg_vm *vm, u32 id)
@@ -165,12 +166,13 @@ static void eg_window_free(struct eg_window *w)
 				    w->access & EPTGATE_ACCESS_W);
 	atomic64_sub(w->npages, &eg_counters.pages_pinned);
 	list_del(&w->peer_node);
+	list_del(&w->grant_node);
 	kvfree(w->pages);
 	kfree(w);
 }
 
 /* Removes a window from its view: zap, INVEPT, unpin. */
-static void eg_window_unmap(struct eg_window *w)
+void eg_window_unmap(struct eg_window *w)
 {
 	struct eg_vm *vm = w->owner;
 	struct eg_view *view = vm->views[w->view];
@@ -248,7 +250,7 @@ static struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn,
 }
 
 /* Whether [gpa, gpa + len) lies inside @kvm's memslots (any number). */
-static bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
+bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
 {
 	u64 gfn = gpa >> PAGE_SHIFT, end = (gpa + len) >> PAGE_SHIFT;
 	bool ok = true;
@@ -438,10 +440,43 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 	return r;
 }
 
+/*
+ * The VM a window maps, from peer_fd: a grant that allows the range and
+ * the access (*@grant set), or with EPTGATE_WINDOW_PEER_BINDING a binding
+ * (*@grant NULL).  An ERR_PTR, with the reason logged, otherwise.
+ */
+static struct eg_vm *eg_window_peer(const struct eptgate_window *arg,
+				    struct eg_grant **grant)
+{
+	struct eg_vm *peer;
+	const char *why;
+	int r;
+
+	*grant = NULL;
+	if (arg->flags & EPTGATE_WINDOW_PEER_BINDING) {
+		peer = eg_vm_from_fd(arg->peer_fd);
+		if (IS_ERR(peer))
+			eg_reject((int)PTR_ERR(peer), "peer_fd is not a binding fd");
+		return peer;
+	}
+	*grant = eg_grant_from_fd(arg->peer_fd);
+	if (IS_ERR(*grant))
+		return ERR_PTR(eg_reject((int)PTR_ERR(*grant),
+					 "peer_fd is not a grant fd"));
+	if (!(*grant)->vm)
+		return ERR_PTR(eg_reject(-EKEYREVOKED, "the grant is revoked"));
+	r = eg_grant_allows((*grant)->r, (*grant)->nr, arg->peer_gpa, arg->len,
+			    arg->access, &why);
+	if (r)
+		return ERR_PTR(eg_reject(r, why));
+	return (*grant)->vm;
+}
+
 int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 {
 	struct eg_view *view = eg_vm_view(vm, arg->view);
 	const struct eg_range *rg;
+	struct eg_grant *grant;
 	struct eg_window *w;
 	struct eg_vm *peer;
 	int r;
@@ -460,9 +495,9 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 		eg_window_unmap(w);
 		return 0;
 	}
-	peer = eg_vm_from_fd(arg->peer_fd);
+	peer = eg_window_peer(arg, &grant);
 	if (IS_ERR(peer))
-		return eg_reject((int)PTR_ERR(peer), "peer_fd is not a binding fd");
+		return PTR_ERR(peer);
 	if (peer == vm)
 		return eg_reject(-EINVAL, "a window maps another VM, not the VM itself");
 
@@ -472,8 +507,9 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	*w = (struct eg_window){ .owner = vm, .view = arg->view,
 				 .access = arg->access, .gpa = arg->gpa,
 				 .len = arg->len, .peer = peer,
-				 .peer_gpa = arg->peer_gpa };
+				 .peer_gpa = arg->peer_gpa, .grant = grant };
 	INIT_LIST_HEAD(&w->peer_node);
+	INIT_LIST_HEAD(&w->grant_node);
 	r = eg_window_pin(w);
 	if (r) {
 		kvfree(w->pages);
@@ -481,6 +517,8 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 		return r;
 	}
 	list_add(&w->peer_node, &peer->peer_windows);
+	if (grant)
+		list_add(&w->grant_node, &grant->windows);
 
 	raw_spin_lock(&vm->mmu_lock);
 	r = eg_range_insert(&view->ranges, w->gpa, w->len, w->access,

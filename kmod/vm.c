@@ -79,6 +79,7 @@ void eg_vm_kick_all(struct eg_vm *vm)
 
 static void eg_vm_release_locked(struct eg_vm *vm)
 {
+	eg_vm_revoke_grants(vm);
 	eg_view_unmap_peer_windows(vm);
 
 	eg_vm_kick_all(vm);
@@ -168,6 +169,7 @@ int eg_vm_bind(int vm_fd)
 	raw_spin_lock_init(&vm->mmu_lock);
 	xa_init(&vm->vcpus);
 	INIT_LIST_HEAD(&vm->peer_windows);
+	INIT_LIST_HEAD(&vm->grants);
 	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
 	INIT_WORK(&vm->hook_work, eg_vm_hook_work);
 	init_waitqueue_head(&vm->view_users_wq);
@@ -373,6 +375,22 @@ static int eg_ioctl_vcpu_stats(struct eg_vm *vm, void __user *uarg)
 	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
 }
 
+static int eg_ioctl_grant(struct eg_vm *vm, void __user *uarg)
+{
+	struct eptgate_grant g;
+	const char *why;
+	int usize, r;
+
+	usize = eg_copy_arg_in(&g, sizeof(g), EG_SIZE_GRANT_V1, uarg,
+			       "CREATE_GRANT");
+	if (usize < 0)
+		return usize;
+	r = eg_check_grant(&g, &why);
+	if (r)
+		return eg_reject(r, why);
+	return eg_grant_create(vm, &g);
+}
+
 static int eg_ioctl_trampoline(struct eg_vm *vm, void __user *uarg)
 {
 	struct eptgate_trampoline t;
@@ -429,6 +447,9 @@ long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		break;
 	case EPTGATE_INSTALL_TRAMPOLINE:
 		r = eg_ioctl_trampoline(vm, uarg);
+		break;
+	case EPTGATE_CREATE_GRANT:
+		r = eg_ioctl_grant(vm, uarg);
 		break;
 	default:
 		r = -ENOTTY;

@@ -390,9 +390,12 @@ static void check_window(int bfd, int peer_bfd)
 	w.peer_fd = peer_bfd;
 	w.peer_gpa = PEER_GPA;
 
-	w.flags = 2;
+	w.flags = 4;
 	EXPECT(__eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w), EINVAL,
-	       "MAP_WINDOW flags=2 (unknown)");
+	       "MAP_WINDOW flags=4 (unknown)");
+	w.flags = 0;
+	EXPECT(__eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w), EINVAL,
+	       "MAP_WINDOW peer_fd=binding fd without EPTGATE_WINDOW_PEER_BINDING");
 	w.flags = 0;
 	w.pad = 1;
 	EXPECT(__eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w), EINVAL,
@@ -464,6 +467,121 @@ static void check_window(int bfd, int peer_bfd)
 	       "MAP_WINDOW UNMAP of the window");
 	EXPECT(__eptgate_map_window(bfd, 1, wgpa, PG, EPTGATE_RO, peer_bfd, PEER_GPA),
 	       0, "MAP_WINDOW again after unmapping");
+}
+
+/* A one-range grant argument over the peer's memslot 1. */
+static struct eptgate_grant grant_arg(uint64_t gpa, uint64_t len, uint32_t access)
+{
+	struct eptgate_grant g;
+
+	memset(&g, 0, sizeof(g));
+	g.size = sizeof(g);
+	g.nr_ranges = 1;
+	g.ranges[0].gpa = gpa;
+	g.ranges[0].len = len;
+	g.ranges[0].access = access;
+	return g;
+}
+
+#define EXPECT_GRANT(g, err, what, ...)					\
+do {									\
+	int __fd = __eptgate_ioctl(peer_bfd, EPTGATE_CREATE_GRANT, &(g));	\
+									\
+	EXPECT(__fd, err, what, ##__VA_ARGS__);				\
+	if (__fd >= 0)							\
+		close(__fd);						\
+} while (0)
+
+/* Grants of the peer (memslot 1: PEER_GPA, PEER_PAGES) into view 1 of @bfd. */
+static void check_grants(int dev, int bfd, int peer_bfd)
+{
+	const uint64_t wgpa = NOT_RAM_GPA + 16 * PG;
+	struct eptgate_grant_info gi;
+	struct eptgate_revoke rv;
+	struct eptgate_grant g;
+	int gfd, own_gfd;
+
+	g = grant_arg(PEER_GPA, PG, EPTGATE_RO);
+	g.flags = 1;
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT flags=1");
+	g = grant_arg(PEER_GPA, PG, EPTGATE_RO);
+	g.pad = 1;
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT pad=1");
+	g.pad = 0;
+	g.size = 8;
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT size=8 (< first layout)");
+	g = grant_arg(PEER_GPA, PG, EPTGATE_RO);
+	g.nr_ranges = 0;
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT nr_ranges=0");
+	g.nr_ranges = EPTGATE_GRANT_MAX_RANGES + 1;
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT nr_ranges=%d", EPTGATE_GRANT_MAX_RANGES + 1);
+	g = grant_arg(PEER_GPA, PG, EPTGATE_RWX);
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT access=RWX (no X in a grant)");
+	g = grant_arg(PEER_GPA, PG, EPTGATE_ACCESS_W);
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT access=W (W without R)");
+	g = grant_arg(PEER_GPA, PG, 0);
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT access=0");
+	g = grant_arg(PEER_GPA + 8, PG, EPTGATE_RO);
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT gpa unaligned");
+	g = grant_arg(PEER_GPA, 0, EPTGATE_RO);
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT len=0");
+	g = grant_arg(PEER_GPA, PG, EPTGATE_RO);
+	g.ranges[0].pad = 1;
+	EXPECT_GRANT(g, EINVAL, "CREATE_GRANT range pad=1");
+	g = grant_arg(PEER_GPA, (PEER_PAGES + 1) * PG, EPTGATE_RO);
+	EXPECT_GRANT(g, ENOENT, "CREATE_GRANT range past the peer's memslot");
+	EXPECT(__eptgate_ioctl(dev, EPTGATE_CREATE_GRANT, &g), ENOTTY,
+	       "CREATE_GRANT on /dev/eptgate");
+
+	gfd = eptgate_create_grant(peer_bfd, PEER_GPA, 2 * PG, EPTGATE_RO);
+	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, PG, EPTGATE_RO, gfd,
+					  PEER_GPA + 2 * PG),
+	       EACCES, "MAP_WINDOW outside the grant's range");
+	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, 3 * PG, EPTGATE_RO, gfd,
+					  PEER_GPA),
+	       EACCES, "MAP_WINDOW straddling the end of the grant's range");
+	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, PG, EPTGATE_RW, gfd,
+					  PEER_GPA),
+	       EACCES, "MAP_WINDOW RW on a read-only grant");
+	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, PG, EPTGATE_RO, gfd,
+					  PEER_GPA + PG),
+	       0, "MAP_WINDOW inside the grant, read-only");
+	EXPECT(__eptgate_grant_info(gfd, &gi), 0, "GRANT_INFO");
+	EXPECT(gi.windows == 1 && !gi.revoked && gi.nr_ranges == 1 ? 0 : -1, 0,
+	       "GRANT_INFO: 1 window, not revoked (got %llu, %u)",
+	       (unsigned long long)gi.windows, gi.revoked);
+	memset(&gi, 0, sizeof(gi));
+	gi.size = sizeof(gi);
+	gi.flags = 1;
+	EXPECT(__eptgate_ioctl(gfd, EPTGATE_GRANT_INFO, &gi), EINVAL,
+	       "GRANT_INFO flags=1");
+	memset(&rv, 0, sizeof(rv));
+	rv.size = sizeof(rv);
+	rv.flags = 1;
+	EXPECT(__eptgate_ioctl(gfd, EPTGATE_REVOKE_GRANT, &rv), EINVAL,
+	       "REVOKE_GRANT flags=1");
+	EXPECT(__eptgate_create_view(gfd, 0), ENOTTY,
+	       "CREATE_VIEW on a grant fd");
+	EXPECT(__eptgate_grant_info(bfd, &gi), ENOTTY, "GRANT_INFO on a binding fd");
+	EXPECT(__eptgate_revoke_grant(gfd), 0, "REVOKE_GRANT");
+	EXPECT(__eptgate_revoke_grant(gfd), EKEYREVOKED, "REVOKE_GRANT again");
+	EXPECT(__eptgate_grant_info(gfd, &gi), 0, "GRANT_INFO after REVOKE_GRANT");
+	EXPECT(gi.revoked && !gi.windows && gi.windows_revoked == 1 ? 0 : -1, 0,
+	       "GRANT_INFO after revocation: revoked, 0 windows, 1 revoked (got %u, %llu, %llu)",
+	       gi.revoked, (unsigned long long)gi.windows,
+	       (unsigned long long)gi.windows_revoked);
+	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, PG, EPTGATE_RO, gfd,
+					  PEER_GPA),
+	       EKEYREVOKED, "MAP_WINDOW with a revoked grant");
+	EXPECT(__eptgate_unmap_window(bfd, 1, wgpa, PG), ENOENT,
+	       "MAP_WINDOW UNMAP of a window the revocation removed");
+	close(gfd);
+
+	own_gfd = eptgate_create_grant(bfd, RAM_GPA, PG, EPTGATE_RO);
+	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, PG, EPTGATE_RO, own_gfd,
+					  RAM_GPA),
+	       EINVAL, "MAP_WINDOW with a grant of the VM itself");
+	close(own_gfd);
 }
 
 static void check_switching_and_stats(int bfd)
@@ -553,6 +671,7 @@ int main(void)
 	eptgate_destroy_view(bfd, view);
 	check_access(bfd);
 	check_window(bfd, peer_bfd);
+	check_grants(dev, bfd, peer_bfd);
 	check_switching_and_stats(bfd);
 
 	EXPECT(__eptgate_destroy_view(bfd, 1), 0,

@@ -45,6 +45,44 @@ static void fuzz_checks(const u8 *d, size_t n)
 	}
 }
 
+/* What a grant accepts is R or RW, in bounds; a window it allows is inside. */
+static void fuzz_grant(const u8 *d, size_t n)
+{
+	struct eptgate_grant g;
+	const char *why = NULL;
+	u64 gpa, len;
+	u32 i, access;
+
+	if (n < sizeof(g) + 20)
+		return;
+	memcpy(&g, d, sizeof(g));
+	if (eg_check_grant(&g, &why)) {
+		CHECK(why && why[0]);
+		return;
+	}
+	CHECK(g.nr_ranges >= 1 && g.nr_ranges <= EPTGATE_GRANT_MAX_RANGES);
+	for (i = 0; i < g.nr_ranges; i++) {
+		CHECK(g.ranges[i].access == EPTGATE_ACCESS_R ||
+		      g.ranges[i].access == (EPTGATE_ACCESS_R | EPTGATE_ACCESS_W));
+		CHECK(g.ranges[i].gpa + g.ranges[i].len <= EG_GPA_LIMIT);
+	}
+	memcpy(&gpa, d + sizeof(g), 8);
+	memcpy(&len, d + sizeof(g) + 8, 8);
+	memcpy(&access, d + sizeof(g) + 16, 4);
+	gpa &= EG_GPA_LIMIT - 1;
+	len &= EG_GPA_LIMIT - 1;
+	if (!len || gpa + len > EG_GPA_LIMIT)
+		return;
+	if (eg_grant_allows(g.ranges, g.nr_ranges, gpa, len, access, &why))
+		return;
+	for (i = 0; i < g.nr_ranges; i++)
+		if (gpa >= g.ranges[i].gpa &&
+		    gpa + len <= g.ranges[i].gpa + g.ranges[i].len &&
+		    !(access & ~g.ranges[i].access))
+			break;
+	CHECK(i < g.nr_ranges);
+}
+
 static void fuzz_trampoline(const u8 *d, size_t n)
 {
 	struct eptgate_trampoline t;
@@ -129,6 +167,7 @@ int LLVMFuzzerTestOneInput(const u8 *d, size_t n)
 {
 	fuzz_checks(d, n);
 	fuzz_trampoline(d, n);
+	fuzz_grant(d, n);
 	fuzz_ranges(d, n);
 	return 0;
 }

@@ -93,8 +93,11 @@ int main(void)
 	w = win(0x100000, 0x2000, 0, 0);
 	w.flags = EPTGATE_WINDOW_UNMAP;
 	TAP_CHECK(eg_check_window(&w, &why) == 0, "window: unmap needs no access or peer");
-	w.flags = 2;
+	w.flags = 4;
 	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: unknown flag");
+	w = win(0x100000, 0x2000, 0x3000, EPTGATE_ACCESS_R);
+	w.flags = EPTGATE_WINDOW_PEER_BINDING;
+	TAP_CHECK(eg_check_window(&w, &why) == 0, "window: a binding fd as peer, with its flag");
 	w = win(0x100000, 0x2000, 0x3000, EPTGATE_ACCESS_R);
 	w.pad = 1;
 	TAP_CHECK(eg_check_window(&w, &why) == -EINVAL, "window: nonzero pad");
@@ -115,6 +118,46 @@ int main(void)
 		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: parameters over the limit");
 		t.param_len = 8; t.code_gpa = 0x100800;
 		TAP_CHECK(eg_check_trampoline(&t, &why) == -EINVAL, "trampoline: unaligned code");
+	}
+	{
+		struct eptgate_grant g = { .size = sizeof(g), .nr_ranges = 2,
+			.ranges = { { .gpa = 0x100000, .len = 0x4000,
+				      .access = EPTGATE_ACCESS_R },
+				    { .gpa = 0x200000, .len = 0x2000,
+				      .access = EPTGATE_ACCESS_R | EPTGATE_ACCESS_W } } };
+		const struct eptgate_grant_range *r = g.ranges;
+
+		TAP_CHECK(EG_SIZE_GRANT_V1 == 16 + 24 * EPTGATE_GRANT_MAX_RANGES,
+			  "grant v1 layout: 16 + 24 bytes a range");
+		TAP_CHECK(eg_check_grant(&g, &why) == 0, "grant: an R and an RW range");
+		g.ranges[1].access = EPTGATE_ACCESS_R | EPTGATE_ACCESS_X;
+		TAP_CHECK(eg_check_grant(&g, &why) == -EINVAL, "grant: X is refused");
+		g.ranges[1].access = EPTGATE_ACCESS_W;
+		TAP_CHECK(eg_check_grant(&g, &why) == -EINVAL, "grant: W without R is refused");
+		g.ranges[1].access = EPTGATE_ACCESS_R;
+		g.ranges[1].len = 0;
+		TAP_CHECK(eg_check_grant(&g, &why) == -EINVAL, "grant: an empty range is refused");
+		g.ranges[1].len = 0x2000;
+		g.nr_ranges = 0;
+		TAP_CHECK(eg_check_grant(&g, &why) == -EINVAL, "grant: no range is refused");
+		g.nr_ranges = EPTGATE_GRANT_MAX_RANGES + 1;
+		TAP_CHECK(eg_check_grant(&g, &why) == -EINVAL, "grant: too many ranges");
+		g.ranges[1].access = EPTGATE_ACCESS_R | EPTGATE_ACCESS_W;
+
+		TAP_CHECK(eg_grant_allows(r, 2, 0x101000, 0x3000, EPTGATE_ACCESS_R, &why) == 0,
+			  "grant allows: the tail of a range, read-only");
+		TAP_CHECK(eg_grant_allows(r, 2, 0x101000, 0x4000, EPTGATE_ACCESS_R, &why) == -EACCES,
+			  "grant allows: not past the end of a range");
+		TAP_CHECK(eg_grant_allows(r, 2, 0x0ff000, 0x2000, EPTGATE_ACCESS_R, &why) == -EACCES,
+			  "grant allows: not before the start of a range");
+		TAP_CHECK(eg_grant_allows(r, 2, 0x100000, 0x1000,
+					  EPTGATE_ACCESS_R | EPTGATE_ACCESS_W, &why) == -EACCES,
+			  "grant allows: no write through a read-only range");
+		TAP_CHECK(eg_grant_allows(r, 2, 0x200000, 0x2000,
+					  EPTGATE_ACCESS_R | EPTGATE_ACCESS_W, &why) == 0,
+			  "grant allows: write through an RW range");
+		TAP_CHECK(eg_grant_allows(r, 2, 0x104000, 0x1000, EPTGATE_ACCESS_R, &why) == -EACCES,
+			  "grant allows: not the gap between two ranges");
 	}
 	TAP_CHECK(why && why[0], "every rejection has a reason");
 	return tap_done();

@@ -75,6 +75,17 @@ int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 void eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 			uint32_t access, int peer_bfd, uint64_t peer_gpa);
 
+/*
+ * A window onto a grant (EPTGATE_CREATE_GRANT) of the peer; the two above
+ * name the peer by its binding fd (EPTGATE_WINDOW_PEER_BINDING).
+ */
+int __eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
+			       uint64_t len, uint32_t access, int grant_fd,
+			       uint64_t peer_gpa);
+void eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
+			      uint64_t len, uint32_t access, int grant_fd,
+			      uint64_t peer_gpa);
+
 int __eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len);
 void eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len);
 
@@ -89,6 +100,21 @@ struct eptgate_view_stats eptgate_view_stats(int bfd, uint32_t view);
 
 int __eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx, struct eptgate_vcpu_stats *st);
 struct eptgate_vcpu_stats eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx);
+
+/* Grants: __eptgate_create_grant() returns the grant fd or -errno. */
+int __eptgate_create_grant(int bfd, uint32_t nr,
+			   const struct eptgate_grant_range *ranges);
+int eptgate_create_grant(int bfd, uint64_t gpa, uint64_t len, uint32_t access);
+
+int __eptgate_grant_info(int gfd, struct eptgate_grant_info *gi);
+struct eptgate_grant_info eptgate_grant_info(int gfd);
+
+int __eptgate_revoke_grant(int gfd);
+void eptgate_revoke_grant(int gfd);
+
+/* One fd over a UNIX socket (SCM_RIGHTS), as a VMM passes a grant. */
+void eptgate_send_fd(int sock, int fd);
+int eptgate_recv_fd(int sock);
 
 /* @t->size is set here; the rest is the caller's. */
 int __eptgate_install_trampoline(int bfd, struct eptgate_trampoline *t);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -161,6 +162,7 @@ int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 {
 	struct eptgate_window w = {
 		.size = sizeof(w),
+		.flags = EPTGATE_WINDOW_PEER_BINDING,
 		.view = view,
 		.access = access,
 		.gpa = gpa,
@@ -170,6 +172,126 @@ int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 	};
 
 	return __eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w);
+}
+
+int __eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
+			       uint64_t len, uint32_t access, int grant_fd,
+			       uint64_t peer_gpa)
+{
+	struct eptgate_window w = {
+		.size = sizeof(w),
+		.view = view,
+		.access = access,
+		.gpa = gpa,
+		.len = len,
+		.peer_fd = grant_fd,
+		.peer_gpa = peer_gpa,
+	};
+
+	return __eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w);
+}
+
+void eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
+			      uint64_t len, uint32_t access, int grant_fd,
+			      uint64_t peer_gpa)
+{
+	int r = __eptgate_map_window_grant(bfd, view, gpa, len, access,
+					   grant_fd, peer_gpa);
+
+	TEST_ASSERT(!r, "EPTGATE_MAP_WINDOW(bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x, grant fd %d, peer_gpa 0x%lx) failed, rc: %i errno: %i (%s)",
+		    bfd, view, gpa, len, access, grant_fd, peer_gpa, r, errno,
+		    strerror(errno));
+}
+
+int __eptgate_create_grant(int bfd, uint32_t nr,
+			   const struct eptgate_grant_range *ranges)
+{
+	struct eptgate_grant g = { .size = sizeof(g), .nr_ranges = nr };
+
+	TEST_ASSERT(nr <= EPTGATE_GRANT_MAX_RANGES, "%u grant ranges", nr);
+	memcpy(g.ranges, ranges, nr * sizeof(*ranges));
+	return __eptgate_ioctl(bfd, EPTGATE_CREATE_GRANT, &g);
+}
+
+int eptgate_create_grant(int bfd, uint64_t gpa, uint64_t len, uint32_t access)
+{
+	struct eptgate_grant_range r = { .gpa = gpa, .len = len,
+					 .access = access };
+	int fd = __eptgate_create_grant(bfd, 1, &r);
+
+	TEST_ASSERT(fd >= 0, "EPTGATE_CREATE_GRANT(bfd %d, gpa 0x%lx, len 0x%lx, access 0x%x) failed, rc: %i errno: %i (%s)",
+		    bfd, gpa, len, access, fd, errno, strerror(errno));
+	return fd;
+}
+
+int __eptgate_grant_info(int gfd, struct eptgate_grant_info *gi)
+{
+	memset(gi, 0, sizeof(*gi));
+	gi->size = sizeof(*gi);
+	return __eptgate_ioctl(gfd, EPTGATE_GRANT_INFO, gi);
+}
+
+struct eptgate_grant_info eptgate_grant_info(int gfd)
+{
+	struct eptgate_grant_info gi;
+	int r = __eptgate_grant_info(gfd, &gi);
+
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GRANT_INFO", r));
+	return gi;
+}
+
+int __eptgate_revoke_grant(int gfd)
+{
+	struct eptgate_revoke rv = { .size = sizeof(rv) };
+
+	return __eptgate_ioctl(gfd, EPTGATE_REVOKE_GRANT, &rv);
+}
+
+void eptgate_revoke_grant(int gfd)
+{
+	int r = __eptgate_revoke_grant(gfd);
+
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_REVOKE_GRANT", r));
+}
+
+void eptgate_send_fd(int sock, int fd)
+{
+	char byte = 'g', cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	TEST_ASSERT(sendmsg(sock, &msg, 0) == 1,
+		    "sendmsg(SCM_RIGHTS fd %d) failed, errno: %i (%s)", fd,
+		    errno, strerror(errno));
+}
+
+int eptgate_recv_fd(int sock)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd;
+
+	TEST_ASSERT(recvmsg(sock, &msg, 0) == 1,
+		    "recvmsg(SCM_RIGHTS) failed, errno: %i (%s)", errno,
+		    strerror(errno));
+	c = CMSG_FIRSTHDR(&msg);
+	TEST_ASSERT(c && c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)),
+		    "recvmsg: no SCM_RIGHTS fd in the message");
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
 }
 
 void eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,

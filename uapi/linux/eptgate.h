@@ -92,24 +92,69 @@ struct eptgate_access {
 };
 
 /*
- * Map [peer_gpa, peer_gpa + len) of another bound VM (peer_fd is its
- * binding fd) at window address [gpa, gpa + len) of a view; len is at
- * most 1 GiB.  The peer's pages are pinned until the window is unmapped,
- * the view destroyed, or either binding closed.  flags =
- * EPTGATE_WINDOW_UNMAP unmaps the window that starts at gpa and is len
- * long; access, peer_fd and peer_gpa are then ignored.
+ * Map [peer_gpa, peer_gpa + len) of another bound VM at window address
+ * [gpa, gpa + len) of a view; len is at most 1 GiB.  peer_fd is a grant
+ * fd of the peer (EPTGATE_CREATE_GRANT): the range must lie inside one of
+ * the grant's ranges, with no more access.  With
+ * EPTGATE_WINDOW_PEER_BINDING, peer_fd is the peer's binding fd instead
+ * (full authority over the peer: for tests and single-process VMMs).  The
+ * peer's pages are pinned until the window is unmapped, the view
+ * destroyed, the grant revoked or closed, or either binding closed.
+ * flags = EPTGATE_WINDOW_UNMAP unmaps the window that starts at gpa and
+ * is len long; access, peer_fd and peer_gpa are then ignored.
  */
-#define EPTGATE_WINDOW_UNMAP	_BITUL(0)
+#define EPTGATE_WINDOW_UNMAP		_BITUL(0)
+#define EPTGATE_WINDOW_PEER_BINDING	_BITUL(1)
 struct eptgate_window {
 	__u32 size;
-	__u32 flags;		/* in: EPTGATE_WINDOW_UNMAP or 0 */
+	__u32 flags;		/* in: EPTGATE_WINDOW_* */
 	__u32 view;
 	__u32 access;		/* EPTGATE_ACCESS_*, not X */
 	__u64 gpa;		/* window address in this VM */
 	__u64 len;
-	__s32 peer_fd;		/* binding fd of the peer VM */
+	__s32 peer_fd;		/* grant fd (or binding fd) of the peer VM */
 	__u32 pad;		/* must be 0 */
 	__u64 peer_gpa;
+};
+
+/*
+ * A grant: what another process may map of this VM, as a file descriptor
+ * that passes over a UNIX socket (SCM_RIGHTS).  Created on the granting
+ * VM's binding fd; up to EPTGATE_GRANT_MAX_RANGES guest-physical ranges,
+ * each with R or RW access.  Revoked by EPTGATE_REVOKE_GRANT, by closing
+ * every fd of it, or when the granting binding goes away: every window
+ * made from it is unmapped first.
+ */
+#define EPTGATE_GRANT_MAX_RANGES	16
+struct eptgate_grant_range {
+	__u64 gpa;
+	__u64 len;
+	__u32 access;		/* EPTGATE_ACCESS_R, or R | W */
+	__u32 pad;		/* must be 0 */
+};
+
+struct eptgate_grant {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 nr_ranges;	/* 1 .. EPTGATE_GRANT_MAX_RANGES */
+	__u32 pad;		/* must be 0 */
+	struct eptgate_grant_range ranges[EPTGATE_GRANT_MAX_RANGES];
+};
+
+/* On a grant fd: its state, readable after revocation too. */
+struct eptgate_grant_info {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u32 revoked;		/* out: 1 once revoked */
+	__u32 nr_ranges;	/* out */
+	__u64 windows;		/* out: live windows made from the grant */
+	__u64 windows_revoked;	/* out: windows the revocation unmapped */
+};
+
+/* On a grant fd. */
+struct eptgate_revoke {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
 };
 
 /* Enable / disable VMFUNC view switching on every vCPU of the VM. */
@@ -203,5 +248,9 @@ struct eptgate_trampoline {
 #define EPTGATE_GET_VIEW_STATS	_IOWR(EPTGATE_IO, 0x16, struct eptgate_view_stats)
 #define EPTGATE_GET_VCPU_STATS	_IOWR(EPTGATE_IO, 0x17, struct eptgate_vcpu_stats)
 #define EPTGATE_INSTALL_TRAMPOLINE _IOW(EPTGATE_IO, 0x18, struct eptgate_trampoline)
+#define EPTGATE_CREATE_GRANT	_IOW(EPTGATE_IO, 0x19, struct eptgate_grant)
+/* grant fd */
+#define EPTGATE_GRANT_INFO	_IOWR(EPTGATE_IO, 0x20, struct eptgate_grant_info)
+#define EPTGATE_REVOKE_GRANT	_IOW(EPTGATE_IO, 0x21, struct eptgate_revoke)
 
 #endif /* _UAPI_LINUX_EPTGATE_H */
