@@ -23,7 +23,7 @@ mkdir -p "$out"
 "$here/mkpayload.sh" "$out/payload"
 t0=$(date +%s)
 rc=0
-TIMEOUT=${TIMEOUT:-900} "$top/scripts/bochs/run.sh" 6.1 "$out/payload" "$out/bochs" || rc=$?
+TIMEOUT=${TIMEOUT:-1500} "$top/scripts/bochs/run.sh" 6.1 "$out/payload" "$out/bochs" || rc=$?
 t1=$(date +%s)
 
 # wall seconds (since Bochs started) of the milestones, from boot.sh's serial.timed
