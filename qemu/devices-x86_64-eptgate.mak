@@ -8,3 +8,6 @@ CONFIG_PCI_DEVICES=n
 CONFIG_Q35=y
 CONFIG_VIRTIO_PCI=y
 CONFIG_VIRTIO_NET=y
+# hw/misc/eptgate.c (qemu/patches/0001-*): "default y if PCI_DEVICES" does not
+# apply with CONFIG_PCI_DEVICES=n
+CONFIG_EPTGATE_PCI=y

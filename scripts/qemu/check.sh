@@ -2,7 +2,8 @@
 # check.sh [OUTDIR] -- `make check-qemu`: eptgate's QEMU build, then the two-VM pair test.
 #   1. scripts/qemu/build.sh builds (or finds cached) qemu-system-x86_64
 #   2. a second build.sh is a no-op (cache hit) in under 2 s
-#   3. scripts/qemu/pair-test.sh: the verdict of the emulated run (its TAP counts)
+#   3. eptgate-pci (qemu/patches) realizes / fails to realize on this host (-accel qtest)
+#   4. scripts/qemu/pair-test.sh: the verdict of the emulated run (its TAP counts)
 # Last line: "N passed, N failed"; exit 0 iff nothing failed.
 set -uo pipefail
 
@@ -25,6 +26,21 @@ st=$?
 dt=$(echo "$(date +%s.%N) - $t0" | bc)
 [ "$st" = 0 ] && [ "$(echo "$dt < 2" | bc)" = 1 ]
 result $? "second build.sh is a cache hit ($(printf '%.2f' "$dt") s)"
+
+# the eptgate-pci device (qemu/patches/0001-*) on this host, with the qtest accelerator (no
+# KVM here): realize opens "path" and reports a failure through errp
+Q="${EPTGATE_BUILD:-$top/build}/qemu/bin/qemu-system-x86_64"
+QA=(-L "${EPTGATE_BUILD:-$top/build}/qemu/share" -M q35 -accel qtest -nodefaults -display none)
+"$Q" -device eptgate-pci,help 2>&1 | grep -q 'path=<str>'
+result $? "qemu has device eptgate-pci with a path property"
+msg=$("$Q" "${QA[@]}" -device eptgate-pci,path=/nonexistent/eptgate </dev/null 2>&1)
+st=$?
+[ "$st" = 1 ] && echo "$msg" | grep -q "Could not open '/nonexistent/eptgate'"
+result $? "eptgate-pci with a missing path fails to realize: ${msg##*qemu-system-x86_64: }"
+msg=$(printf 'info pci\nquit\n' | "$Q" "${QA[@]}" -monitor stdio -device eptgate-pci,path=/dev/null 2>&1)
+st=$?
+[ "$st" = 0 ] && echo "$msg" | grep -q 'PCI device 1af4:10f0'
+result $? "eptgate-pci with path=/dev/null realizes (1af4:10f0 in info pci)"
 
 mkdir -p "$out"
 "$here/pair-test.sh" "$out" 2>&1 | tee "$out/pair-test.log"
