@@ -163,3 +163,14 @@ $(B)/guest/tramp.bin: $(TRAMP_DEPS)
 .PHONY: guest
 guest: $(B)/guest/tramp.bin
 all: guest
+
+# ---- eptgate's QEMU (scripts/qemu, Documentation/qemu.rst) -----------------
+# `make qemu`: KVM-only qemu-system-x86_64 from Debian's source + qemu/patches,
+# cached in build/qemu.  `make check-qemu`: that build, then two L2 Linux VMs
+# (q35, virtio-net-pci) inside the emulated CPU: ping + a counted UDP stream.
+.PHONY: qemu check-qemu
+qemu:
+	scripts/qemu/build.sh
+
+check-qemu:
+	scripts/qemu/check.sh

@@ -1,0 +1,77 @@
+#!/bin/sh
+# run.sh of the pair-test payload (scripts/qemu/mkpayload.sh): runs in L1, the Debian 6.1
+# kernel inside the emulated CPU with kvm-intel loaded, as `cd /eptgate && sh ./run.sh`.
+# Boots two L2 guests A and B with eptgate's QEMU (q35, virtio-net-pci each, joined by a
+# -netdev dgram pair on L1's loopback), and turns their "L2TAP" lines into TAP here.
+# L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
+# kernel splats in them) and kept in /tmp/A.log, /tmp/B.log.
+P=$(pwd)
+. ./pair.conf          # QEMU_VERSION COUNT L2_TIMEOUT
+QD=$P/qemu
+Q="$QD/lib/ld-linux-x86-64.so.2 --library-path $QD/lib $QD/bin/qemu-system-x86_64 -L $QD/share"
+up() { read -r u _ </proc/uptime; echo "$u"; }
+n=0
+tap() { # tap STATUS TEXT
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+L2IDS_A="mods stock sig ping send"
+L2IDS_B="mods stock sig ping recv"
+echo "1..14"
+
+# --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
+v=$($Q -version 2>&1 | head -n 1)
+echo "$v" | grep -q "Debian $QEMU_VERSION"
+tap $? "qemu runs in L1: $v"
+$Q -machine help 2>&1 | grep -q '^q35 ' && $Q -device help 2>&1 | grep -q '"virtio-net-pci"'
+tap $? "qemu has machine q35 and device virtio-net-pci"
+[ -c /dev/kvm ]
+tap $? "/dev/kvm in L1"
+
+# --- the pair ----------------------------------------------------------------------------
+ip link set lo up
+L2CMD="console=ttyS0 loglevel=5 mitigations=off tsc=reliable no_timer_check lpj=1000000"
+L2CMD="$L2CMD cryptomgr.notests panic=-1 reboot=t 8250.nr_uarts=1 initcall_blacklist=cmos_init"
+L2CMD="$L2CMD rcupdate.rcu_expedited=1 eg.count=$COUNT"
+guest() { # guest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX
+	echo "L1 qemu $1 start uptime=$(up)"
+	timeout "$L2_TIMEOUT" $Q -M q35 -accel kvm -cpu host,pmu=off -m 128 -nodefaults \
+		-no-user-config -display none -monitor none -serial stdio -no-reboot \
+		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" \
+		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$4,remote.type=inet,remote.host=127.0.0.1,remote.port=$5" \
+		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:$6,romfile=" \
+		-append "$L2CMD eg.role=$1 eg.ip=$2 eg.peer=$3" </dev/null 2>&1
+	echo "L1 qemu $1 exit $? uptime=$(up)"
+}
+relay() { # relay ROLE: console lines -> /tmp/ROLE.log and "# ROLE: " diagnostics
+	tr -d '\r' | while IFS= read -r l; do
+		echo "$l" >>"/tmp/$1.log"
+		echo "# $1: $l"
+	done
+}
+rm -f /tmp/A.log /tmp/B.log
+echo "# pair start uptime=$(up)"
+guest A 10.0.0.1 10.0.0.2 10001 10002 0a | relay A &
+pa=$!
+guest B 10.0.0.2 10.0.0.1 10002 10001 0b | relay B &
+pb=$!
+wait $pa
+wait $pb
+echo "# pair end uptime=$(up)"
+
+# --- 4-13: the guests' results, 14: clean exits ------------------------------------------
+for r in A B; do
+	[ $r = A ] && ids=$L2IDS_A || ids=$L2IDS_B
+	for id in $ids; do
+		l=$(grep -a "^L2TAP $id " "/tmp/$r.log" 2>/dev/null | head -n 1)
+		case "$l" in
+		"L2TAP $id ok "*) tap 0 "$r: $id: ${l#L2TAP $id ok }" ;;
+		"L2TAP $id fail "*) tap 1 "$r: $id: ${l#L2TAP $id fail }" ;;
+		*) tap 1 "$r: $id: no result from the guest" ;;
+		esac
+	done
+done
+ea=$(sed -n 's/^L1 qemu A exit \([0-9]*\).*/\1/p' /tmp/A.log)
+eb=$(sed -n 's/^L1 qemu B exit \([0-9]*\).*/\1/p' /tmp/B.log)
+[ "$ea" = 0 ] && [ "$eb" = 0 ]
+tap $? "both guests powered off, qemu exit status A=$ea B=$eb"

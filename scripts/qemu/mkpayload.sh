@@ -1,0 +1,85 @@
+#!/bin/bash
+# mkpayload.sh OUTDIR -- the payload directory of the two-VM test for scripts/bochs/run.sh 6.1
+#
+# Needs: $B/qemu (scripts/qemu/build.sh) and $KDIR (scripts/bochs/kernel.sh 6.1, default
+# $B/kernel-6.1: the Debian linux-image .deb, its dpkg -x tree and vmlinux).
+# OUTDIR gets
+#   run.sh pair.conf       the L1 script (l1run.sh) and its settings
+#   qemu/bin/qemu-system-x86_64   (debug info stripped)  qemu/lib/ (its ldd libraries and
+#                          ld-linux, run as ld-linux --library-path)  qemu/share/ (firmware)
+#   vmlinux                the L2 kernel: Debian's vmlinux, zero tails trimmed (trimelf.py)
+#   l2initrd.img           busybox-static, l2init as /init, egudp (static), and Debian's virtio
+#                          modules exactly as packaged (signed) + modules.dep (depmod -b)
+# Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+B=${EPTGATE_BUILD:-$top/build}
+KDIR=${KDIR:-$B/kernel-6.1}
+[ "$#" -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+O=$1
+log() { echo "qemu/mkpayload.sh: $*" >&2; }
+
+[ -x "$B/qemu/bin/qemu-system-x86_64" ] || { log "no $B/qemu: run scripts/qemu/build.sh"; exit 1; }
+[ -s "$KDIR/vmlinux" ] && [ -f "$KDIR/abi" ] || { log "no kernel in $KDIR: run kernel.sh 6.1"; exit 1; }
+kv=$(cat "$KDIR/abi")
+deb=$(ls "$KDIR"/linux-image-"$kv"*.deb | head -n 1)
+
+rm -rf "$O"
+mkdir -p "$O/qemu/bin" "$O/qemu/lib" "$O/qemu/share"
+O=$(cd "$O" && pwd)
+
+# --- QEMU + libraries + firmware ---------------------------------------------------------
+qb=$O/qemu/bin/qemu-system-x86_64
+strip --strip-debug -o "$qb" "$B/qemu/bin/qemu-system-x86_64"
+ldd "$qb" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' |
+	sort -u | while read -r lib; do
+		cp -L "$lib" "$O/qemu/lib/"
+	done
+[ -e "$O/qemu/lib/ld-linux-x86-64.so.2" ] || { log "ld-linux-x86-64.so.2 not found by ldd"; exit 1; }
+cp -L "$B/qemu/share/"* "$O/qemu/share/"
+
+# --- L2 kernel -----------------------------------------------------------------------------
+python3 "$here/trimelf.py" "$KDIR/vmlinux" "$O/vmlinux" >&2
+
+# --- L2 initramfs --------------------------------------------------------------------------
+R=$O/l2root
+mkdir -p "$R"/{bin,proc,sys,dev,tmp} "$R/lib/modules/$kv"
+cp /bin/busybox "$R/bin/busybox"
+install -m 0755 "$here/l2init" "$R/init"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$R/bin/egudp" "$here/egudp.c"
+strip "$R/bin/egudp"
+mods="kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
+kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko
+kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko
+kernel/drivers/net/virtio_net.ko"
+# the expected sums come from the .deb itself, not from the dpkg -x tree we copy from
+tarf=$O/.pkg.tar
+dpkg-deb --fsys-tarfile "$deb" >"$tarf"
+: >"$R/expected.sha256"
+for m in $mods; do
+	src=$KDIR/pkg/lib/modules/$kv/$m
+	mkdir -p "$(dirname "$R/lib/modules/$kv/$m")"
+	cp "$src" "$R/lib/modules/$kv/$m"
+	sum=$(tar -xOf "$tarf" "./lib/modules/$kv/$m" | sha256sum | cut -d' ' -f1)
+	printf '%s %s\n' "$sum" "$m" >>"$R/expected.sha256"
+done
+rm -f "$tarf"
+cp "$KDIR/pkg/lib/modules/$kv/"modules.{order,builtin,builtin.modinfo} "$R/lib/modules/$kv/"
+depmod -b "$R" "$kv"
+vn=$KDIR/pkg/lib/modules/$kv/kernel/drivers/net/virtio_net.ko
+printf 'vermagic="%s" signer="%s" sig_hashalgo=%s\n' "$(modinfo -F vermagic "$vn")" \
+	"$(modinfo -F signer "$vn")" "$(modinfo -F sig_hashalgo "$vn")" >"$R/expected.modinfo"
+(cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$O/l2initrd.img"
+rm -rf "$R"
+
+# --- L1 side -------------------------------------------------------------------------------
+install -m 0755 "$here/l1run.sh" "$O/run.sh"
+qv=$(cat "$B/qemu/version")
+cat >"$O/pair.conf" <<CONF
+QEMU_VERSION='$qv'
+COUNT=${EGUDP_COUNT:-1000}
+L2_TIMEOUT=${L2_TIMEOUT:-400}
+CONF
+log "$O: $(du -sh "$O" | cut -f1) (qemu $(du -sh "$O/qemu" | cut -f1), vmlinux $(stat -c %s "$O/vmlinux"), l2initrd $(stat -c %s "$O/l2initrd.img"))"
