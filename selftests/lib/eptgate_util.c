@@ -157,38 +157,37 @@ void eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 		    bfd, view, gpa, len, access, r, errno, strerror(errno));
 }
 
-int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
-			 uint32_t access, int peer_bfd, uint64_t peer_gpa)
+/* EPTGATE_MAP_WINDOW naming the peer by @peer_fd, a grant or (@flags) a binding. */
+static int map_window(int bfd, uint32_t flags, uint32_t view, uint64_t gpa,
+		      uint64_t len, uint32_t access, int peer_fd,
+		      uint64_t peer_gpa)
 {
 	struct eptgate_window w = {
 		.size = sizeof(w),
-		.flags = EPTGATE_WINDOW_PEER_BINDING,
+		.flags = flags,
 		.view = view,
 		.access = access,
 		.gpa = gpa,
 		.len = len,
-		.peer_fd = peer_bfd,
+		.peer_fd = peer_fd,
 		.peer_gpa = peer_gpa,
 	};
 
 	return __eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w);
 }
 
+int __eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
+			 uint32_t access, int peer_bfd, uint64_t peer_gpa)
+{
+	return map_window(bfd, EPTGATE_WINDOW_PEER_BINDING, view, gpa, len,
+			  access, peer_bfd, peer_gpa);
+}
+
 int __eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
 			       uint64_t len, uint32_t access, int grant_fd,
 			       uint64_t peer_gpa)
 {
-	struct eptgate_window w = {
-		.size = sizeof(w),
-		.view = view,
-		.access = access,
-		.gpa = gpa,
-		.len = len,
-		.peer_fd = grant_fd,
-		.peer_gpa = peer_gpa,
-	};
-
-	return __eptgate_ioctl(bfd, EPTGATE_MAP_WINDOW, &w);
+	return map_window(bfd, 0, view, gpa, len, access, grant_fd, peer_gpa);
 }
 
 void eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
