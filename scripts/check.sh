@@ -46,7 +46,8 @@ finish() {
 	exit
 }
 
-stage deps scripts/deps.sh || true
+# shellcheck disable=SC2086 # one word per series
+stage deps scripts/deps.sh $kernels || true
 if [ "$fail" != 0 ]; then
 	finish
 fi
@@ -62,7 +63,9 @@ stage lint make -s lint
 
 for s in $kernels; do
 	abi=$(scripts/bochs/kver.sh "$s")
-	stage "module-$s" make -s module KDIR="/usr/src/linux-headers-$abi" B="$B/$abi"
+	# headers unpacked under build/ by deps.sh (headers.sh; cached: prints the KDIR)
+	kdir=$(scripts/bochs/headers.sh "$s" "$B/headers-$s" 2>/dev/null)
+	stage "module-$s" make -s module KDIR="$kdir" B="$B/$abi"
 done
 stage selftests-build make -s selftests
 
