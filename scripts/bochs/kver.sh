@@ -4,7 +4,9 @@
 #
 #   6.1 : the ABI linux-headers-amd64 depends on
 #   6.12: the newest linux-headers-6.12.*+deb12-amd64
-# Both come from apt-cache alone: no headers need to be installed (headers.sh unpacks them
+#   6.1-rt: the PREEMPT_RT flavour of 6.1 (what linux-headers-rt-amd64 depends on, e.g.
+#         6.1.0-56-rt-amd64: the same ABI number as 6.1's)
+# All come from apt-cache alone: no headers need to be installed (headers.sh unpacks them
 # under build/ instead).
 #
 # apt-cache costs ~0.7-1.7 s here (no pkgcache.bin), so the answer is memoized in
@@ -12,7 +14,7 @@
 # than the apt lists.  KVER_NOCACHE=1 bypasses the memo.
 set -euo pipefail
 
-usage() { echo "usage: $0 6.1|6.12" >&2; exit 2; }
+usage() { echo "usage: $0 6.1|6.12|6.1-rt" >&2; exit 2; }
 [ "$#" -eq 1 ] || usage
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,7 +29,7 @@ memo_fresh() {
 	done
 }
 
-case "$1" in 6.1 | 6.12) ;; *) usage ;; esac
+case "$1" in 6.1 | 6.12 | 6.1-rt) ;; *) usage ;; esac
 if memo_fresh; then
 	cat "$memo"
 	exit 0
@@ -38,6 +40,11 @@ case "$1" in
 6.1)
 	abi=$(apt-cache depends linux-headers-amd64 2>/dev/null |
 		sed -n 's/^ *Depends: linux-headers-\(6\.1\.[0-9][0-9]*-[0-9][0-9]*-amd64\)$/\1/p' |
+		head -n 1) || true
+	;;
+6.1-rt)
+	abi=$(apt-cache depends linux-headers-rt-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-headers-\(6\.1\.[0-9][0-9]*-[0-9][0-9]*-rt-amd64\)$/\1/p' |
 		head -n 1) || true
 	;;
 6.12)
