@@ -8,6 +8,8 @@
 # Env:    CMDLINE_EXTRA   appended to the kernel command line
 #         LOGLEVEL        console loglevel (default 5: KERN_WARNING and worse reach the console)
 #         KVM_INTEL_ARGS  parameters for insmod kvm-intel.ko
+#         KFENCE          kfence.sample_interval in ms for kernels built with CONFIG_KFENCE=y
+#                         (6.12; default 10, 0 = leave KFENCE off as Debian ships it)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +43,13 @@ cmdline+=" panic_on_warn=0 loglevel=${LOGLEVEL:-5}"
 case "$series" in
 6.12) cmdline+=" clearcpuid=ht" ;;
 esac
+# KFENCE (sampling guard pages around slab objects: out-of-bounds, use-after-free) is in
+# 6.12's stock config with sample_interval=0, i.e. off: a small interval samples often enough
+# to catch something in a selftest run.
+config=$kdir/pkg/boot/config-$(cat "$kdir/abi")
+if [ "${KFENCE:-10}" != 0 ] && grep -qs '^CONFIG_KFENCE=y' "$config"; then
+	cmdline+=" kfence.sample_interval=${KFENCE:-10}"
+fi
 [ -z "${CMDLINE_EXTRA:-}" ] || cmdline+=" $CMDLINE_EXTRA"
 
 # --- PVH boot stub ---------------------------------------------------------------------------

@@ -5,8 +5,10 @@
 # programs may each print their own plan "1..N"; "# SKIP" results count as passed, "not ok
 # ... # TODO" results are reported but not counted as failures) and fails on
 #   - a kernel splat: Oops, WARNING, BUG, general protection fault, Kernel panic, lockdep
-#     reports, kmemleak leaks, UBSAN, KASAN, Call Trace
+#     reports, kmemleak leaks, UBSAN, KASAN, KFENCE, Call Trace
 #   - a missing "=== EPTGATE DONE" marker (timeout, hang, crash)
+#   - KFENCE asked for on the command line (kfence.sample_interval=N) but /init reports
+#     another interval, or its stats say it is disabled
 #   - zero TAP results, fewer results than the plans announced (a test program died), or a
 #     TAP "Bail out!"
 # Offending lines are printed with their line numbers.  The last line of output is always
@@ -38,12 +40,18 @@ function splat(s) {
 	       s ~ /kmemleak: [0-9]+ new suspected memory leak|unreferenced object 0x[0-9a-f]+ \(size/ ||
 	       s ~ /UBSAN: / ||
 	       s ~ /KASAN: / ||
+	       s ~ /KFENCE: / ||
 	       s ~ /Call Trace:?/
 }
-BEGIN { pass = 0; fail = 0; skip = 0; todo = 0; planned = 0; plans = 0; done = 0; nsplat = 0; nbail = 0 }
+BEGIN { pass = 0; fail = 0; skip = 0; todo = 0; planned = 0; plans = 0; done = 0; nsplat = 0; nbail = 0
+	kf_want = ""; kf_have = ""; kf_off = 0 }
 {
 	line = $0
 	if (line ~ /^=== EPTGATE DONE/) done = 1
+	if (line ~ /^=== cmdline: / && match(line, /kfence\.sample_interval=[0-9]+/))
+		kf_want = substr(line, RSTART + 23, RLENGTH - 23)
+	if (match(line, /^=== kfence sample_interval=[0-9]+/)) kf_have = substr(line, 28, RLENGTH - 27)
+	if (line ~ /^=== kfence stats: .*enabled: 0/) kf_off = 1
 	if (line ~ /^Bail out!/) bail[++nbail] = NR ": " line
 
 	istap = 0
@@ -86,6 +94,11 @@ END {
 	if (!done) {
 		problems++
 		print "FAIL: no \"=== EPTGATE DONE\" marker (timeout, hang or crash before the end of /init)"
+	}
+	if (kf_want != "" && kf_want + 0 > 0 && (kf_have != kf_want || kf_off)) {
+		problems++
+		printf "FAIL: kfence.sample_interval=%s on the command line, but /init saw %s%s\n", kf_want,
+			kf_have != "" ? "sample_interval=" kf_have : "no KFENCE", kf_off ? " (stats: disabled)" : ""
 	}
 	total = pass + fail + todo
 	if (total == 0) {
