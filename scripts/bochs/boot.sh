@@ -142,7 +142,8 @@ rm -f .boot-stop .boot-verdict
 		printf '  %s emulated ticks, ~%.0f M/s\n' "$((10#$ticks))" "$(echo "$((10#$ticks)) / $wall / 1000000" | bc -l)"
 	fi
 	for m in 'eptgate-pvhstub: start' 'eptgate-pvhstub: entering' '=== EPTGATE INIT START' \
-		'=== EPTGATE KVM' '=== EPTGATE PAYLOAD BEGIN' '=== EPTGATE PAYLOAD END' '=== EPTGATE DONE'; do
+		'=== EPTGATE KVM' '=== EPTGATE PAYLOAD BEGIN' '=== WATCHDOG' '=== EPTGATE PAYLOAD END' \
+		'=== EPTGATE DONE'; do
 		line=$(grep -aF -m1 -- "$m" serial.timed 2>/dev/null || true)
 		if [ -n "$line" ]; then
 			printf '  wall %s\n' "$line"

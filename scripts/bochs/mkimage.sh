@@ -10,6 +10,8 @@
 #         KVM_INTEL_ARGS  parameters for insmod kvm-intel.ko
 #         KFENCE          kfence.sample_interval in ms for kernels built with CONFIG_KFENCE=y
 #                         (6.12; default 10, 0 = leave KFENCE off as Debian ships it)
+#         WATCHDOG        guest seconds /init lets the payload run before it dumps every
+#                         task's stack and powers off (default TIMEOUT - 120; 0 = off)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -75,6 +77,11 @@ for m in irqbypass kvm kvm-intel; do
 	cp "$kdir/modules/$m.ko" "$root/lib/modules/eptgate/"
 done
 printf '%s\n' "${KVM_INTEL_ARGS:-}" >"$root/etc/kvm-intel.args"
+# guest seconds, not wall seconds: the guest has no other clock.  It runs at most about as
+# fast as the wall clock (ips vs. the MIPS Bochs achieves), slower with more CPUs or a busy
+# host, so by default the watchdog fires before boot.sh's TIMEOUT only on an idle host.
+wd=${WATCHDOG:-$(( ${TIMEOUT:-900} > 240 ? ${TIMEOUT:-900} - 120 : ${TIMEOUT:-900} / 2 ))}
+printf '%s\n' "$wd" >"$root/etc/watchdog.seconds"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 mkdir -p "$root/eptgate"
