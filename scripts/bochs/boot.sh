@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # boot.sh OUTDIR -- boot OUTDIR/boot.iso (from mkimage.sh) in Bochs, headless.
 #
 # Everything Bochs reads or writes lives in OUTDIR, so several boots can run at once in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # kernel.sh SERIES OUTDIR -- fetch and unpack the Debian kernel that the Bochs harness boots.
 # SERIES: 6.1, 6.12 or 6.1-rt (PREEMPT_RT; kver.sh gives the ABI).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # kver.sh SERIES -- print the Debian kernel ABI name (e.g. 6.1.0-56-amd64, 6.12.117+deb12-amd64)
 # that the harness boots and that out-of-tree modules must be built against.
 #

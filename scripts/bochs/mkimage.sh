@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # mkimage.sh SERIES PAYLOAD_DIR OUTDIR -- build the initramfs and the bootable ISO.
 #
 # Inputs: the kernel cache made by kernel.sh ($KDIR, default <repo>/build/kernel-SERIES),

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # run.sh SERIES PAYLOAD_DIR OUTDIR -- the whole flow:
 #   kernel.sh (cached in $KDIR, default <repo>/build/kernel-SERIES) -> mkimage.sh -> boot.sh
 #   -> verdict.sh OUTDIR/serial.txt.   Exit status = verdict.sh's (0 = all passed, clean kernel).
