@@ -12,9 +12,9 @@
 # Env: BX_CPUS (1)  TIMEOUT seconds (900)  BX_IPS emulated instructions/s (50000000)
 #      BX_MEGS guest RAM in MiB (1024)
 #      HOST_DUMP seconds before TIMEOUT (30; 0 = off): if the guest has printed no
-#      "=== EPTGATE DONE" by then, stop Bochs in its debugger, dump every CPU's registers and
-#      stack (cpu-dump.txt) and append their kernel symbols to serial.txt ("=== HOST CPU DUMP"):
-#      a guest stuck with interrupts off on every CPU, where /init's watchdog cannot run.
+#      "=== EPTGATE DONE" by then, end Bochs with SIGHUP, whose panic path logs every CPU's
+#      registers (cpu-dump.txt), and append each CPU's rip to serial.txt ("=== HOST CPU
+#      DUMP"): for a guest stuck with interrupts off, where /init's watchdog cannot run.
 # Exit: 0 when the guest powered off, 124 on timeout, 3 when the guest rebooted (a panic with
 #       panic=-1) or Bochs stopped for another reason (triple fault, emulator panic), else
 #       Bochs' status.  Judge the run with
@@ -58,16 +58,9 @@ info: action=report
 debug: action=ignore
 RC
 # Debian's bochs-bin is built with the internal debugger, which stops before the first
-# instruction: continue, and quit once the simulation ends.  The simulation ends by itself
-# only through Bochs' panic path (power off, triple fault), which exits at once; 'c' returns
-# only on SIGINT (the host dump below): then show each CPU's registers and stack, and quit.
-{
-	echo c
-	for ((i = 0; i < cpus; i++)); do
-		printf 'set $cpu = %d\nr\nsreg\nprint-stack 64\n' "$i"
-	done
-	echo quit
-} >bochs-debugger.rc
+# instruction: continue, and quit once the simulation ends.  (Not the debugger for the host
+# dump: on Ctrl-C with a CPU in VMX non-root mode it spun with the guest's time frozen.)
+printf 'c\nquit\n' >bochs-debugger.rc
 cat >bochs-launch.sh <<'SH'
 #!/bin/sh
 echo $$ >bochs.pid
@@ -106,38 +99,35 @@ watch_serial() {
 			kill "$pid" 2>/dev/null || true
 			break
 		fi
-		# SIGINT = Ctrl-C: the debugger stops the simulation and runs the rc file's dump
+		# SIGHUP: Bochs panics ("Received SIGHUP"), logs each CPU's state and exits
 		if [ -z "$done_at" ] && [ "$host_dump" -gt 0 ] && [ ! -e .host-dump ] &&
 			[ "$SECONDS" -ge $((timeout_s - host_dump)) ]; then
 			echo "$SECONDS" >.host-dump
-			kill -INT "$pid" 2>/dev/null || true
+			kill -HUP "$pid" 2>/dev/null || true
 		fi
 	done
 }
 
-# host_cpu_dump: the debugger's output (term.out) -> cpu-dump.txt, and into serial.txt each
-# CPU's rip and the stack words that look like kernel text addresses.  Addresses inside a
-# module's .text (the "module NAME .text ADDR size N" lines /init and the payload print) are
-# shown as NAME+0xOFFSET (objdump -d the .ko); Debian's System.map is a stub, so the core
-# kernel's addresses stay raw (symbols: linux-image-<abi>-dbg, or /proc/kallsyms, nokaslr).
+# host_cpu_dump: the CPU state Bochs logged on SIGHUP (bochs.log) -> cpu-dump.txt, and into
+# serial.txt each CPU's rip, mode and interrupt flag.  A rip inside a module's .text (the
+# "module NAME .text ADDR size N" lines /init and the payload print) is shown as
+# NAME+0xOFFSET (objdump -d the .ko), one in [_stext, _etext) as "kernel" (Debian's
+# System.map is a stub: symbols are in linux-image-<abi>-dbg; nokaslr).
 host_cpu_dump() {
-	tr -d '\r' <term.out | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
-		sed -n '/^Next at t=/,$p' >cpu-dump.txt || true
+	sed -n '/Received SIGHUP/,$p' bochs.log | grep -a '\[CPU[0-9]* *\]' >cpu-dump.txt || true
 	{
-		echo "=== HOST CPU DUMP: no DONE after $(cat .host-dump) s wall: the Bochs debugger's view of each CPU (cpu-dump.txt)"
+		echo "=== HOST CPU DUMP: no DONE after $(cat .host-dump) s wall: each CPU as Bochs logged it on SIGHUP (cpu-dump.txt)"
 		{
 			tr -d '\r' <serial.txt |
 				sed -n -e 's/^\(=== \|# \)module \([A-Za-z0-9_]*\) \.text 0x\([0-9a-f]*\) size \([0-9]*\).*/mod \2 \3 \4/p' \
 					-e 's/^=== kernel text \([0-9a-f]*\) \([0-9a-f]*\).*/text \1 \2/p'
 			# (Bochs prints the flags set in capitals: " IF " = interrupts on)
 			awk '
-				/^CPU[0-9]+:/ { cpu = substr($1, 4) + 0 }
-				/^rip: / { v = $2; gsub("_", "", v); r = v }
-				/^eflags / { print "rip", cpu, r, ($0 ~ / IF /) ? "IF=1" : "IF=0" }
-				match($0, /\[0x[0-9a-f]+:0x[0-9a-f]+\]/) {
-					w = substr($0, RSTART + 1, RLENGTH - 2); split(w, h, ":")
-					print "stack", cpu, substr(h[1], 3) substr(h[2], 3)
-				}' cpu-dump.txt
+				match($0, /\[CPU[0-9]+/) { c = substr($0, RSTART + 4, RLENGTH - 4) + 0 }
+				/CPU is in / { m[c] = $0; sub(/.*CPU is in /, "", m[c]); gsub(/ /, "_", m[c]) }
+				/\| IOPL=/ { f[c] = ($0 ~ / IF /) ? "IF=1" : "IF=0" }
+				/\| RIP=/ { v = $0; sub(/.*RIP=/, "", v); sub(/ .*/, "", v); print "rip", c, v, f[c], m[c] }
+			' cpu-dump.txt
 		} | awk '
 			function hex16(h) { h = tolower(h); sub(/^0x/, "", h); while (length(h) < 16) h = "0" h; return h }
 			function low32(h,   i, v) {	# (mawk: no strtonum; 64-bit values lose bits in a double)
@@ -150,21 +140,15 @@ host_cpu_dump() {
 					if (substr(a, 1, 8) == substr(mb[i], 1, 8) && a >= mb[i] &&
 					    low32(a) - low32(mb[i]) < ms[i])
 						return sprintf("%s+0x%x", mn[i], low32(a) - low32(mb[i]))
-				if (ts != "") return (a >= ts && a < te) ? "kernel" : ""
-				return a ~ /^ffffffff8/ ? "kernel?" : ""
+				if (ts != "" && a >= ts && a < te) return "kernel"
+				return a ~ /^ffff/ ? "kernel-space" : "user-space"
 			}
 			$1 == "mod" { nm++; mn[nm] = $2; mb[nm] = hex16($3); ms[nm] = $4 + 0; next }
 			$1 == "text" { ts = hex16($2); te = hex16($3); next }
-			{
-				v = hex16($3); w = where(v)
-				if ($1 == "rip") printf "=== cpu%d rip %s %s %s\n", $2, v, w, $4
-				else if (w != "" && !seen[$2 " " v]++) printf "=== cpu%d stack %s %s\n", $2, v, w
-			}'
-		# no registers: Bochs ignored the Ctrl-C, i.e. it is not retiring instructions (the
-		# debugger polls between them): stuck inside the emulator, guest time frozen
-		if ! grep -q '^CPU[0-9]*:' cpu-dump.txt; then
+			{ v = hex16($3); printf "=== cpu%d rip %s %s %s %s\n", $2, v, $5 ~ /vmx_guest/ ? "L2-guest" : where(v), $4, $5 }'
+		if ! grep -q 'RIP=' cpu-dump.txt; then
 			t=$(grep -ao '^[0-9]\{11,\}' bochs.log | tail -n 1 || true)
-			echo "=== HOST CPU DUMP failed: Bochs did not stop on Ctrl-C (stuck inside the emulator?); last emulated tick ${t:-?} (guest ~$((10#${t:-0} / ips)) s)"
+			echo "=== HOST CPU DUMP failed: Bochs logged no CPU state on SIGHUP (stuck inside the emulator?); last emulated tick ${t:-?} (guest ~$((10#${t:-0} / ips)) s)"
 		fi
 	} >>serial.txt
 }
