@@ -16,9 +16,19 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 B := $(TOP)/build
 
-# The running kernel's build directory, else the newest installed headers.
+# The running kernel's build directory, else the newest installed headers, else
+# Debian's 6.1 headers unpacked (never installed) under build/ by headers.sh.
+# (Recursive: evaluated, and the headers fetched, only by targets that use it.)
 KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; [ -d $$d ] && echo $$d || \
-	  ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -1)
+	  ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -1 | grep . || \
+	  scripts/bochs/headers.sh 6.1 $(B)/headers-6.1)
+# The selftests sign trampoline blobs with the kernel's scripts/sign-file: the one of the
+# unpacked linux-kbuild-6.1 (guest/sign/eptgate-sign reads SIGN_FILE first).
+SIGN_FILE ?= $(firstword $(wildcard $(B)/headers-6.1/root/usr/lib/linux-kbuild-6.1/scripts/sign-file \
+	/usr/lib/linux-kbuild-6.1/scripts/sign-file))
+ifneq ($(SIGN_FILE),)
+export SIGN_FILE
+endif
 
 KSRC_TARBALL := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(B)/ksrc-scripts/linux-source-6.1/scripts/checkpatch.pl
@@ -50,7 +60,8 @@ module:
 modules-all:
 	@for s in 6.1 6.12; do \
 		abi=$$(scripts/bochs/kver.sh $$s) || exit 1; \
-		$(MAKE) --no-print-directory module KDIR=/usr/src/linux-headers-$$abi \
+		kdir=$$(scripts/bochs/headers.sh $$s $(B)/headers-$$s) || exit 1; \
+		$(MAKE) --no-print-directory module KDIR=$$kdir \
 			B=$(B)/$$abi >/dev/null || { echo "module build for $$abi failed"; exit 1; }; \
 		echo "eptgate.ko for $$abi: $(B)/$$abi/mod-default/eptgate.ko"; \
 	done

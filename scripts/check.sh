@@ -4,8 +4,14 @@
 # failed; TAP output of the unit tests and of the selftests in the
 # emulated CPU counts line by line.  The last line is "N passed, N failed".
 #
-# Environment: CHECK_FUZZ_SECONDS (per fuzz target, default 20), CHECK_KERNELS (default
-# "6.1 6.12"), BX_CPUS (emulated CPUs, default 1).
+# Environment: CHECK_FUZZ_SECONDS (per fuzz target, default 20), CHECK_KERNELS (the emulated
+# runs, default "6.1 6.12 6.1-rt:2"), CHECK_JOBS (runs at a time, default: host cores), BX_CPUS
+# (emulated CPUs of a run given without :N, default 1), TIMEOUT and WATCHDOG (per run: wall
+# and guest seconds, default 900 and 300; boot.sh, mkimage.sh).
+#
+# CHECK_KERNELS is a list of runs SERIES[:CPUS]: "6.1-rt:2" boots the PREEMPT_RT kernel
+# with 2 emulated CPUs.  A run's files are build/bochs-NAME, build/payload-NAME and
+# build/check/bochs-NAME.log, NAME being SERIES, or SERIES-Ncpu when :N is given.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,9 +19,26 @@ B=$top/build
 L=$B/check
 mkdir -p "$L"
 cd "$top" || exit 1
-kernels=${CHECK_KERNELS:-6.1 6.12}
 pass=0
 fail=0
+
+# the runs, and the kernel series they need (each once)
+runs=()	# "SERIES CPUS NAME"
+series=()
+for spec in ${CHECK_KERNELS:-6.1 6.12 6.1-rt:2}; do
+	s=${spec%%:*}
+	cpus=${BX_CPUS:-1}
+	name=$s
+	if [ "$spec" != "$s" ]; then
+		cpus=${spec#*:}
+		name=$s-${cpus}cpu
+	fi
+	case "$cpus" in
+	'' | *[!0-9]* | 0) echo "check.sh: bad run '$spec' in CHECK_KERNELS (SERIES[:CPUS])" >&2; exit 2 ;;
+	esac
+	runs+=("$s $cpus $name")
+	case " ${series[*]} " in *" $s "*) ;; *) series+=("$s") ;; esac
+done
 
 stage() {	# stage NAME COMMAND...: one result, log in $L/NAME.log
 	local name=$1
@@ -46,7 +69,7 @@ finish() {
 	exit
 }
 
-stage deps scripts/deps.sh || true
+stage deps scripts/deps.sh "${series[@]}" || true
 if [ "$fail" != 0 ]; then
 	finish
 fi
@@ -60,33 +83,48 @@ stage fuzz make -s fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-20}"
 stage trampoline-blob make -s guest
 stage lint make -s lint
 
-for s in $kernels; do
+for s in "${series[@]}"; do
 	abi=$(scripts/bochs/kver.sh "$s")
-	stage "module-$s" make -s module KDIR="/usr/src/linux-headers-$abi" B="$B/$abi"
+	# headers unpacked under build/ by deps.sh (headers.sh; cached: prints the KDIR)
+	kdir=$(scripts/bochs/headers.sh "$s" "$B/headers-$s" 2>/dev/null)
+	stage "module-$s" make -s module KDIR="$kdir" B="$B/$abi"
 done
 stage selftests-build make -s selftests
 
-# The emulated machines: one per kernel, in parallel (one core each).
-pids=()
-for s in $kernels; do
+# The emulated machines.  Bochs is single threaded whatever BX_CPUS is: CHECK_JOBS runs at a
+# time (one per host core), the most emulated CPUs (the longest run) first.
+jobs=${CHECK_JOBS:-$(nproc)}
+# The whole payload takes ~120-150 guest seconds: a stall shows its stacks after 300.
+export WATCHDOG=${WATCHDOG:-300}
+mapfile -t order < <(printf '%s\n' "${runs[@]}" | sort -s -k2,2nr)
+running=0
+for r in "${order[@]}"; do
+	read -r s cpus name <<<"$r"
 	abi=$(scripts/bochs/kver.sh "$s")
-	p=$B/payload-$s
+	p=$B/payload-$name
 	rm -rf "$p" && mkdir -p "$p/selftests"
 	cp "$B/$abi/mod-default/eptgate.ko" "$p/" 2>/dev/null
 	make -s -C selftests payload O="$B/selftests" DEST="$p/selftests" >/dev/null 2>&1
 	cp scripts/payload-run.sh "$p/run.sh"
-	scripts/bochs/run.sh "$s" "$p" "$B/bochs-$s" >"$L/bochs-$s.log" 2>&1 &
-	pids+=($!)
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	echo "# emulated run $name: kernel $abi, $cpus CPU(s), started $(date +%T)"
+	( export BX_CPUS=$cpus
+	  start=$SECONDS
+	  scripts/bochs/run.sh "$s" "$p" "$B/bochs-$name" >"$L/bochs-$name.log" 2>&1
+	  echo "run.sh[$name]: whole run $((SECONDS - start)) s wall" >>"$L/bochs-$name.log" ) &
+	running=$((running + 1))
 done
-for pid in "${pids[@]}"; do
-	wait "$pid"
-done
-for s in $kernels; do
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$L/bochs-$s.log" | tail -n 1)
+wait
+for r in "${runs[@]}"; do
+	read -r s cpus name <<<"$r"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$L/bochs-$name.log" | tail -n 1)
 	if [ -z "$line" ]; then
 		fail=$((fail + 1))
-		echo "not ok - emulated CPU run on $s produced no verdict (log: $L/bochs-$s.log)"
-		tail -n 20 "$L/bochs-$s.log" | sed 's/^/#   /'
+		echo "not ok - emulated CPU run $name produced no verdict (log: $L/bochs-$name.log)"
+		tail -n 20 "$L/bochs-$name.log" | sed 's/^/#   /'
 		continue
 	fi
 	p=${line%% passed*}
@@ -94,7 +132,7 @@ for s in $kernels; do
 	f=${f%% failed}
 	pass=$((pass + p))
 	fail=$((fail + f))
-	echo "# kernel $s in the emulated CPU: $line (serial log: $B/bochs-$s/serial.txt)"
-	grep -E '^not ok|^verdict|FAIL' "$L/bochs-$s.log" | head -n 40 | sed 's/^/#   /'
+	echo "# kernel $s, $cpus CPU(s), in the emulated CPU: $line ($(grep -o 'whole run .*' "$L/bochs-$name.log"); serial log: $B/bochs-$name/serial.txt)"
+	grep -E '^not ok|^verdict|FAIL' "$L/bochs-$name.log" | head -n 40 | sed 's/^/#   /'
 done
 finish

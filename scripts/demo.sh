@@ -11,10 +11,11 @@ B=$top/build
 series=${KERNEL:-6.1}
 cd "$top"
 
-scripts/deps.sh >/dev/null
+scripts/deps.sh "$series" >/dev/null
 abi=$(scripts/bochs/kver.sh "$series")
 echo "demo: building eptgate.ko for $abi and the demo program"
-make -s module KDIR="/usr/src/linux-headers-$abi" B="$B/$abi" >/dev/null
+kdir=$(scripts/bochs/headers.sh "$series" "$B/headers-$series" 2>/dev/null)
+make -s module KDIR="$kdir" B="$B/$abi" >/dev/null
 make -s selftests >/dev/null
 
 p=$B/demo-payload-$series

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# deps.sh -- install, from Debian's packages, everything eptgate's build and
-# tests need.  Idempotent: apt-get runs only when something is missing.
+# deps.sh [SERIES...] -- install, from Debian's packages, everything eptgate's
+# build and tests need.  Idempotent: apt-get runs only when something is missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -10,7 +10,6 @@ wanted=(
 	make gcc libc6-dev binutils       # module, tools, selftests
 	clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes
 	linux-source                      # KVM selftests library, checkpatch.pl (6.1)
-	linux-kbuild-6.1                  # sign-file, kbuild
 	openssl libssl-dev keyutils       # trampoline signing, keyring management
 	kmod                              # modinfo
 )
@@ -23,5 +22,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# the emulator, its boot chain, and the headers of both kernels
-exec "$here/bochs/deps.sh" 6.1 6.12
+# the emulator, its boot chain, and the headers (unpacked under build/, not installed) of
+# the kernels given (default: 6.1 6.12); sign-file comes from the unpacked linux-kbuild-6.1
+exec "$here/bochs/deps.sh" "$@"

@@ -20,6 +20,9 @@ insmod ./eptgate.ko
 rc=$?
 result $rc "insmod eptgate.ko"
 dmesg | grep 'eptgate' | tail -n 3 | sed 's/^/# /'
+# where its code is, for boot.sh's host CPU dump of a stalled guest (teardown_test reloads it)
+[ -r /sys/module/eptgate/sections/.text ] &&
+	echo "# module eptgate .text $(cat /sys/module/eptgate/sections/.text) size $(cat /sys/module/eptgate/coresize)"
 if [ $rc = 0 ]; then
 	[ -c /dev/eptgate ]
 	result $? "/dev/eptgate exists"

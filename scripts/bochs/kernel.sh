@@ -1,5 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # kernel.sh SERIES OUTDIR -- fetch and unpack the Debian kernel that the Bochs harness boots.
+# SERIES: 6.1, 6.12 or 6.1-rt (PREEMPT_RT; kver.sh gives the ABI).
 #
 # OUTDIR (e.g. <repo>/build/kernel-6.1) ends up holding
 #   linux-image-<abi>*.deb   the package, `apt-get download`ed (never installed)
@@ -11,7 +13,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ "$#" -eq 2 ] || { echo "usage: $0 6.1|6.12 OUTDIR" >&2; exit 2; }
+[ "$#" -eq 2 ] || { echo "usage: $0 SERIES OUTDIR   (SERIES: 6.1, 6.12, 6.1-rt; see kver.sh)" >&2; exit 2; }
 series=$1
 out=$2
 abi=$("$here/kver.sh" "$series")

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # mkimage.sh SERIES PAYLOAD_DIR OUTDIR -- build the initramfs and the bootable ISO.
 #
 # Inputs: the kernel cache made by kernel.sh ($KDIR, default <repo>/build/kernel-SERIES),
@@ -8,10 +9,14 @@
 # Env:    CMDLINE_EXTRA   appended to the kernel command line
 #         LOGLEVEL        console loglevel (default 5: KERN_WARNING and worse reach the console)
 #         KVM_INTEL_ARGS  parameters for insmod kvm-intel.ko
+#         KFENCE          kfence.sample_interval in ms for kernels built with CONFIG_KFENCE=y
+#                         (6.12; default 10, 0 = leave KFENCE off as Debian ships it)
+#         WATCHDOG        guest seconds /init lets the payload run before it dumps every
+#                         task's stack and powers off (default TIMEOUT - 120; 0 = off)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ "$#" -eq 3 ] || { echo "usage: $0 6.1|6.12 PAYLOAD_DIR OUTDIR" >&2; exit 2; }
+[ "$#" -eq 3 ] || { echo "usage: $0 SERIES PAYLOAD_DIR OUTDIR   (SERIES: 6.1, 6.12, 6.1-rt; see kver.sh)" >&2; exit 2; }
 series=$1
 payload=$2
 out=$3
@@ -41,6 +46,13 @@ cmdline+=" panic_on_warn=0 loglevel=${LOGLEVEL:-5}"
 case "$series" in
 6.12) cmdline+=" clearcpuid=ht" ;;
 esac
+# KFENCE (sampling guard pages around slab objects: out-of-bounds, use-after-free) is in
+# 6.12's stock config with sample_interval=0, i.e. off: a small interval samples often enough
+# to catch something in a selftest run.
+config=$kdir/pkg/boot/config-$(cat "$kdir/abi")
+if [ "${KFENCE:-10}" != 0 ] && grep -qs '^CONFIG_KFENCE=y' "$config"; then
+	cmdline+=" kfence.sample_interval=${KFENCE:-10}"
+fi
 [ -z "${CMDLINE_EXTRA:-}" ] || cmdline+=" $CMDLINE_EXTRA"
 
 # --- PVH boot stub ---------------------------------------------------------------------------
@@ -66,6 +78,11 @@ for m in irqbypass kvm kvm-intel; do
 	cp "$kdir/modules/$m.ko" "$root/lib/modules/eptgate/"
 done
 printf '%s\n' "${KVM_INTEL_ARGS:-}" >"$root/etc/kvm-intel.args"
+# guest seconds, not wall seconds: the guest has no other clock.  It runs at most about as
+# fast as the wall clock (ips vs. the MIPS Bochs achieves), slower with more CPUs or a busy
+# host, so by default the watchdog fires before boot.sh's TIMEOUT only on an idle host.
+wd=${WATCHDOG:-$(( ${TIMEOUT:-900} > 240 ? ${TIMEOUT:-900} - 120 : ${TIMEOUT:-900} / 2 ))}
+printf '%s\n' "$wd" >"$root/etc/watchdog.seconds"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 mkdir -p "$root/eptgate"

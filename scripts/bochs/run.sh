@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # run.sh SERIES PAYLOAD_DIR OUTDIR -- the whole flow:
 #   kernel.sh (cached in $KDIR, default <repo>/build/kernel-SERIES) -> mkimage.sh -> boot.sh
 #   -> verdict.sh OUTDIR/serial.txt.   Exit status = verdict.sh's (0 = all passed, clean kernel).
@@ -7,7 +8,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ "$#" -eq 3 ] || { echo "usage: $0 6.1|6.12 PAYLOAD_DIR OUTDIR" >&2; exit 2; }
+[ "$#" -eq 3 ] || { echo "usage: $0 SERIES PAYLOAD_DIR OUTDIR   (SERIES: 6.1, 6.12, 6.1-rt; see kver.sh)" >&2; exit 2; }
 series=$1
 payload=$2
 out=$3

@@ -1,12 +1,19 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # verdict.sh SERIAL_TXT -- judge a Bochs run from its serial console log.
 #
 # Counts TAP results ("ok N ..." / "not ok N ...", at the start of a line; several test
 # programs may each print their own plan "1..N"; "# SKIP" results count as passed, "not ok
 # ... # TODO" results are reported but not counted as failures) and fails on
 #   - a kernel splat: Oops, WARNING, BUG, general protection fault, Kernel panic, lockdep
-#     reports, kmemleak leaks, UBSAN, KASAN, Call Trace
-#   - a missing "=== EPTGATE DONE" marker (timeout, hang, crash)
+#     reports, kmemleak leaks, UBSAN, KASAN, KFENCE, Call Trace
+#   - a stall: /init's watchdog fired ("=== WATCHDOG"); reported as "verdict: stall in
+#     <the last test started>" (from the payload's "# running <test>" lines).  What follows
+#     the marker (sysrq stack dumps) is not searched for splats.
+#   - a missing "=== EPTGATE DONE" marker (timeout, hang, crash; the last test started is named;
+#     with boot.sh's "=== HOST CPU DUMP" it is a stall, and each CPU's rip is shown)
+#   - KFENCE asked for on the command line (kfence.sample_interval=N) but /init reports
+#     another interval, or its stats say it is disabled
 #   - zero TAP results, fewer results than the plans announced (a test program died), or a
 #     TAP "Bail out!"
 # Offending lines are printed with their line numbers.  The last line of output is always
@@ -38,12 +45,23 @@ function splat(s) {
 	       s ~ /kmemleak: [0-9]+ new suspected memory leak|unreferenced object 0x[0-9a-f]+ \(size/ ||
 	       s ~ /UBSAN: / ||
 	       s ~ /KASAN: / ||
+	       s ~ /KFENCE: / ||
 	       s ~ /Call Trace:?/
 }
-BEGIN { pass = 0; fail = 0; skip = 0; todo = 0; planned = 0; plans = 0; done = 0; nsplat = 0; nbail = 0 }
+BEGIN { pass = 0; fail = 0; skip = 0; todo = 0; planned = 0; plans = 0; done = 0; nsplat = 0; nbail = 0
+	wd = 0; hd = 0; nrip = 0; last = ""; kf_want = ""; kf_have = ""; kf_off = 0 }
 {
 	line = $0
 	if (line ~ /^=== EPTGATE DONE/) done = 1
+	if (!wd && match(line, /^# running [^ ]+/)) last = substr(line, 11, RLENGTH - 10)
+	if (line ~ /^=== WATCHDOG/) { wd = 1; wdline = NR ": " line }
+	if (line ~ /^=== HOST CPU DUMP/) hd = 1
+	if (hd && (line ~ /^=== cpu[0-9]+ rip / || line ~ /^=== HOST CPU DUMP failed/)) rip[++nrip] = substr(line, 5)
+	if (line ~ /^=== cmdline: / && match(line, /kfence\.sample_interval=[0-9]+/))
+		kf_want = substr(line, RSTART + 23, RLENGTH - 23)
+	if (match(line, /^=== kfence sample_interval=[0-9]+/)) kf_have = substr(line, 28, RLENGTH - 27)
+	if (line ~ /^=== kfence stats: .*enabled: 0/) kf_off = 1
+	if (wd) next	# the stall is the finding; sysrq stacks are no splats
 	if (line ~ /^Bail out!/) bail[++nbail] = NR ": " line
 
 	istap = 0
@@ -83,9 +101,23 @@ END {
 		for (i = 1; i <= nsplat && i <= 40; i++) print "  " splatline[i]
 		if (nsplat > 40) print "  ..."
 	}
-	if (!done) {
+	if (wd) {
+		problems++
+		print "FAIL: the watchdog fired: " wdline
+		printf "verdict: stall in %s\n", last != "" ? last : "the payload (no test started)"
+	}
+	if (!done && !wd) {	# (after the watchdog, /init powers off without DONE)
 		problems++
 		print "FAIL: no \"=== EPTGATE DONE\" marker (timeout, hang or crash before the end of /init)"
+		if (hd) {
+			printf "verdict: stall in %s (no watchdog output: the host dumped the CPUs)\n", last != "" ? last : "the payload (no test started)"
+			for (i = 1; i <= nrip; i++) print "verdict:   " rip[i]
+		} else if (last != "") printf "verdict: no end; the last test started was %s\n", last
+	}
+	if (kf_want != "" && kf_want + 0 > 0 && (kf_have != kf_want || kf_off)) {
+		problems++
+		printf "FAIL: kfence.sample_interval=%s on the command line, but /init saw %s%s\n", kf_want,
+			kf_have != "" ? "sample_interval=" kf_have : "no KFENCE", kf_off ? " (stats: disabled)" : ""
 	}
 	total = pass + fail + todo
 	if (total == 0) {
