@@ -5,7 +5,7 @@
 # emulated CPU counts line by line.  The last line is "N passed, N failed".
 #
 # Environment: CHECK_FUZZ_SECONDS (per fuzz target, default 20), CHECK_KERNELS (the emulated
-# runs, default "6.1 6.12 6.1-rt:2"), CHECK_JOBS (runs at a time, default: host cores), BX_CPUS
+# runs, default "6.1 6.12"; `make check-smp`: "6.1:2 6.1-rt:2"), CHECK_JOBS (runs at a time, default: host cores), BX_CPUS
 # (emulated CPUs of a run given without :N, default 1), TIMEOUT and WATCHDOG (per run: wall
 # and guest seconds, default 900 and 300; boot.sh, mkimage.sh).
 #
@@ -25,7 +25,7 @@ fail=0
 # the runs, and the kernel series they need (each once)
 runs=()	# "SERIES CPUS NAME"
 series=()
-for spec in ${CHECK_KERNELS:-6.1 6.12 6.1-rt:2}; do
+for spec in ${CHECK_KERNELS:-6.1 6.12}; do
 	s=${spec%%:*}
 	cpus=${BX_CPUS:-1}
 	name=$s
@@ -135,4 +135,25 @@ for r in "${runs[@]}"; do
 	echo "# kernel $s, $cpus CPU(s), in the emulated CPU: $line ($(grep -o 'whole run .*' "$L/bochs-$name.log"); serial log: $B/bochs-$name/serial.txt)"
 	grep -E '^not ok|^verdict|FAIL' "$L/bochs-$name.log" | head -n 40 | sed 's/^/#   /'
 done
+
+# eptgate's QEMU (Documentation/qemu.rst): its build, and two L2 Linux VMs with Debian's stock
+# virtio_net inside the emulated CPU (6.1).  CHECK_QEMU=0 leaves it out.
+if [ "${CHECK_QEMU:-1}" != 0 ]; then
+	start=$SECONDS
+	scripts/qemu/check.sh >"$L/qemu.log" 2>&1
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$L/qemu.log" | tail -n 1)
+	if [ -z "$line" ]; then
+		fail=$((fail + 1))
+		echo "not ok - QEMU build and pair test produced no verdict (log: $L/qemu.log)"
+		tail -n 20 "$L/qemu.log" | sed 's/^/#   /'
+	else
+		p=${line%% passed*}
+		f=${line#*, }
+		f=${f%% failed}
+		pass=$((pass + p))
+		fail=$((fail + f))
+		echo "# QEMU build and two-VM pair test: $line ($((SECONDS - start)) s wall; log: $L/qemu.log)"
+		grep -E 'FAIL|^not ok' "$L/qemu.log" | head -n 20 | sed 's/^/#   /'
+	fi
+fi
 finish
