@@ -110,7 +110,7 @@ END {
 		problems++
 		print "FAIL: no \"=== EPTGATE DONE\" marker (timeout, hang or crash before the end of /init)"
 		if (hd) {
-			printf "verdict: stall in %s (no watchdog output: the host dumped the CPUs)\n", last != "" ? last : "the payload (no test started)"
+			printf "verdict: no end by TIMEOUT in %s (a stall, or too slow; the host dumped the CPUs)\n", last != "" ? last : "the payload (no test started)"
 			for (i = 1; i <= nrip; i++) print "verdict:   " rip[i]
 		} else if (last != "") printf "verdict: no end; the last test started was %s\n", last
 	}
