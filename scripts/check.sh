@@ -118,22 +118,30 @@ for r in "${order[@]}"; do
 	running=$((running + 1))
 done
 wait
-for r in "${runs[@]}"; do
-	read -r s cpus name <<<"$r"
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$L/bochs-$name.log" | tail -n 1)
+# verdict WHAT LOG SUMMARY: add the last "N passed, N failed" line of LOG to the totals (no such
+# line: one failure), print WHAT with it and SUMMARY, and the failures the log names.
+verdict() {
+	local what=$1 log=$2 summary=$3 line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		fail=$((fail + 1))
-		echo "not ok - emulated CPU run $name produced no verdict (log: $L/bochs-$name.log)"
-		tail -n 20 "$L/bochs-$name.log" | sed 's/^/#   /'
-		continue
+		echo "not ok - $what produced no verdict (log: $log)"
+		tail -n 20 "$log" | sed 's/^/#   /'
+		return
 	fi
 	p=${line%% passed*}
 	f=${line#*, }
 	f=${f%% failed}
 	pass=$((pass + p))
 	fail=$((fail + f))
-	echo "# kernel $s, $cpus CPU(s), in the emulated CPU: $line ($(grep -o 'whole run .*' "$L/bochs-$name.log"); serial log: $B/bochs-$name/serial.txt)"
-	grep -E '^not ok|^verdict|FAIL' "$L/bochs-$name.log" | head -n 40 | sed 's/^/#   /'
+	echo "# $what: $line ($summary)"
+	grep -E '^not ok|^verdict|FAIL' "$log" | head -n 40 | sed 's/^/#   /'
+}
+
+for r in "${runs[@]}"; do
+	read -r s cpus name <<<"$r"
+	verdict "kernel $s, $cpus CPU(s), in the emulated CPU" "$L/bochs-$name.log" \
+		"$(grep -o 'whole run .*' "$L/bochs-$name.log"); serial log: $B/bochs-$name/serial.txt"
 done
 
 # eptgate's QEMU (Documentation/qemu.rst): its build, and two L2 Linux VMs with Debian's stock
@@ -141,19 +149,7 @@ done
 if [ "${CHECK_QEMU:-1}" != 0 ]; then
 	start=$SECONDS
 	scripts/qemu/check.sh >"$L/qemu.log" 2>&1
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$L/qemu.log" | tail -n 1)
-	if [ -z "$line" ]; then
-		fail=$((fail + 1))
-		echo "not ok - QEMU build and pair test produced no verdict (log: $L/qemu.log)"
-		tail -n 20 "$L/qemu.log" | sed 's/^/#   /'
-	else
-		p=${line%% passed*}
-		f=${line#*, }
-		f=${f%% failed}
-		pass=$((pass + p))
-		fail=$((fail + f))
-		echo "# QEMU build and two-VM pair test: $line ($((SECONDS - start)) s wall; log: $L/qemu.log)"
-		grep -E 'FAIL|^not ok' "$L/qemu.log" | head -n 20 | sed 's/^/#   /'
-	fi
+	verdict "QEMU build and two-VM pair test" "$L/qemu.log" \
+		"$((SECONDS - start)) s wall; log: $L/qemu.log"
 fi
 finish
