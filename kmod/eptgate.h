@@ -14,6 +14,10 @@
  *   eg_mutex         (main.c) every control-plane operation: bind/unbind,
  *                    views, ranges, windows, enable/disable.  Taken only in
  *                    process context, never by the hook or the notifier.
+ *   eg_vm.win_lock   mutex: the VM's peer_windows (windows of other VMs
+ *                    onto this VM), with eg_mutex for changes; taken alone
+ *                    by this VM's MMU notifier (peer.c), which zaps and
+ *                    unpins window pages under it.
  *   eg_vm.mmu_lock   raw spinlock: a VM's EPT tables, range sets, view
  *                    pointers, vCPU EPTP lists, counters, enabled/dying,
  *                    and the invalidation count.
@@ -45,8 +49,8 @@
  *
  * Teardown order (eg_vm_release)
  *   1. dying = true under mmu_lock: the hook stops arming VMCSs and nothing
- *      queues revalidate_work or hook_work any more, which are then
- *      cancelled;
+ *      queues revalidate_work, hook_work or refill_work any more, which
+ *      are then cancelled;
  *   2. revoke its grants, and unmap every other window of other VMs
  *      that maps this VM (peer side);
  *   3. kick every vCPU out of guest mode and wait (KVM_REQ_TLB_FLUSH):
@@ -154,19 +158,38 @@ struct eg_grant {
 	u64 windows_revoked;
 };
 
+/*
+ * A window.  Created and freed under eg_mutex; on its peer's peer_windows
+ * under eg_mutex and the peer's win_lock (the peer's MMU notifier walks
+ * the list with win_lock only).  pages[i] is the pinned peer page behind
+ * window page i, or NULL: never pinned yet, or unpinned after the peer's
+ * host page went away (peer.c); a pointer leaves the array only under
+ * the owner's mmu_lock, and is unpinned by whoever took it, after the
+ * INVEPT that follows the zap of its leaf.
+ */
 struct eg_window {
 	struct eg_vm *owner;		/* the VM whose view maps it */
+	struct eg_view *view_ptr;	/* outlives the window */
 	u32 view;
 	u32 access;
 	u64 gpa, len;
 	struct eg_vm *peer;
 	u64 peer_gpa;
-	struct list_head peer_node;	/* peer->peer_windows, eg_mutex */
+	unsigned long peer_hva;		/* peer_gpa in the peer's mm, at pin */
+	struct list_head peer_node;	/* peer->peer_windows, RCU */
 	struct eg_grant *grant;		/* made from, or NULL (binding) */
 	struct list_head grant_node;	/* grant->windows, eg_mutex */
 	unsigned long npages;
-	struct page **pages;		/* pinned with FOLL_PIN */
+	struct page **pages;		/* pinned with FOLL_PIN, or NULL */
 };
+
+/* A window page a vCPU waits for (peer.c); owner's mmu_lock. */
+struct eg_refill {
+	struct eg_window *w;
+	unsigned long index;
+};
+
+#define EG_REFILL_MAX	16
 
 struct eg_vcpu {
 	u64 *eptp_list;			/* EPTP list page; [0] = KVM's root */
@@ -184,7 +207,13 @@ struct eg_vm {
 	struct kvm *kvm;		/* reference held */
 	struct file *file;		/* the binding file */
 	struct hlist_node hnode;	/* eg_vm_hash: RCU, eg_mutex */
-	struct list_head peer_windows;	/* windows mapping this VM */
+	/*
+	 * Windows mapping this VM: changed under eg_mutex and win_lock,
+	 * walked under either, or under RCU (memslot kprobe); a window is
+	 * freed after synchronize_rcu().
+	 */
+	struct list_head peer_windows;
+	struct mutex win_lock;		/* peer_windows, see above */
 	struct list_head grants;	/* eg_grant.vm_node, eg_mutex */
 	struct mmu_notifier mn;
 	bool mn_registered;
@@ -197,12 +226,16 @@ struct eg_vm {
 	u64 switch_gen;			/* bumped by every switching off */
 	u64 view_seq;			/* last eg_view.instance handed out */
 	long mmu_invalidate_in_progress;
+	u64 mmu_invalidate_seq;		/* bumped at every invalidation end */
+	unsigned int nr_refills;	/* window pages its vCPUs wait for */
+	struct eg_refill refills[EG_REFILL_MAX];
 	u64 slots_gen;			/* memslot generation seen */
 	bool suspended;			/* memslots changed: views paused */
 	bool dirty_logging;		/* a memslot logs dirty pages */
 	wait_queue_head_t view_users_wq;	/* eg_view.users drops to 0 */
 	struct work_struct revalidate_work;
 	struct work_struct hook_work;	/* eg_vm_hook_work() */
+	struct work_struct refill_work;	/* eg_vm_refill_work() */
 };
 
 /*
@@ -238,6 +271,8 @@ int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a);
 int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
 void eg_view_unmap_peer_windows(struct eg_vm *peer);
 void eg_window_unmap(struct eg_window *w);
+void eg_window_zap(struct eg_window *w, unsigned long first,
+		   unsigned long last);
 bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
 void eg_vm_switching_off(struct eg_vm *vm);
@@ -248,6 +283,31 @@ bool eg_vm_logs_dirty(struct eg_vm *vm);
 int eg_grant_create(struct eg_vm *vm, const struct eptgate_grant *a);
 struct eg_grant *eg_grant_from_fd(int fd);
 void eg_vm_revoke_grants(struct eg_vm *vm);
+
+/* What an EPT violation in a view comes to (hook.c, peer.c). */
+enum eg_fill {
+	/* mapped: resume in the view */
+	EG_FILL_DONE,
+	/* allowed, but not now: KVM's own fault handling brings the page */
+	EG_FILL_RETRY,
+	/* a window page is being pinned again (peer.c): resume in the view */
+	EG_FILL_WAIT,
+	/* the view does not allow it: fall back */
+	EG_FILL_DENIED,
+};
+
+/* peer.c */
+int eg_peer_invalidate(struct eg_vm *peer, unsigned long start,
+		       unsigned long end, bool blockable);
+enum eg_fill eg_window_fault(struct eg_vm *vm, struct kvm_vcpu *vcpu,
+			     struct eg_window *w, u64 gpa, u64 qual);
+void eg_peer_slots_changed(struct eg_vm *peer);
+void eg_peer_windows_unpin(struct eg_vm *peer);
+u64 eg_peer_seq(struct eg_vm *peer, bool *busy);
+void eg_window_settle(struct eg_window *w, u64 seq);
+void eg_window_forget(struct eg_window *w);
+void eg_window_unpin_all(struct eg_window *w);
+void eg_vm_refill_work(struct work_struct *work);
 
 /* trampoline.c */
 int eg_trampoline_init(void);

@@ -14,6 +14,8 @@
  *
  * Exit policy, for a vCPU found in an alternate view at an exit:
  *   EPT violation on own RAM the view allows -> lazy fill, resume in view
+ *   EPT violation on a window page the peer's
+ *   host took away, over own RAM             -> refill queued, resume in view
  *   any other EPT violation, EPT misconfig  -> resume in the default view
  *   anything else                           -> resume in the view
  * and at entry, an event about to be injected always goes to the default
@@ -298,17 +300,13 @@ out:
 	rcu_read_unlock();
 }
 
-enum eg_fill {
-	/* mapped: resume in the view */
-	EG_FILL_DONE,
-	/* allowed, but not now: KVM's own fault handling brings the page */
-	EG_FILL_RETRY,
-	/* the view does not allow it: fall back */
-	EG_FILL_DENIED,
-};
-
 /* Retries of one vCPU before it falls back (a page that never comes). */
 #define EG_FILL_RETRIES		16
+/*
+ * ... and while a window page is pinned again by a worker (peer.c), which
+ * the vCPU lets run before it enters again.
+ */
+#define EG_FILL_WAITS		1024
 
 /*
  * A leaf is there but lacks what the access needs (filled read-only from
@@ -360,6 +358,8 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	int idx;
 
 	lockdep_assert_held(&vm->mmu_lock);
+	if (r && r->kind == EG_RANGE_WINDOW)
+		return eg_window_fault(vm, vcpu, r->owner, gpa, qual);
 	if (!r || r->kind != EG_RANGE_RAM || (qual & ~(u64)r->access))
 		return EG_FILL_DENIED;
 	if (current->mm != kvm->mm)
@@ -421,6 +421,12 @@ static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 			return id;
 		case EG_FILL_RETRY:
 			if (vs->fill_retries++ < EG_FILL_RETRIES) {
+				view->stats.fill_retries++;
+				return id;
+			}
+			break;
+		case EG_FILL_WAIT:
+			if (vs->fill_retries++ < EG_FILL_WAITS) {
 				view->stats.fill_retries++;
 				return id;
 			}

@@ -13,7 +13,8 @@
  * entry then points at KVM's own root) and kicks its vCPUs out of guest
  * mode before the ioctl returns: from then on no vCPU runs in a view
  * until eg_vm_revalidate() has dropped what may be stale, or torn the
- * views down if a memslot now logs dirty pages.
+ * views down if a memslot now logs dirty pages.  The windows of other VMs
+ * onto this VM lose their leaves here too (peer.c).
  */
 #include <linux/kprobes.h>
 #include "eptgate.h"
@@ -31,8 +32,10 @@ static int eg_commit_pre(struct kprobe *p, struct pt_regs *regs)
 		kick = eg_vm_suspend(vm);
 		raw_spin_unlock(&vm->mmu_lock);
 		/* IPIs need interrupts on: true for an ftrace-based kprobe. */
-		if (kick && !irqs_disabled())
+		if (kick && !irqs_disabled()) {
 			eg_vm_kick_all(vm);
+			eg_peer_slots_changed(vm);
+		}
 	}
 	rcu_read_unlock();
 	return 0;

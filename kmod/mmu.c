@@ -7,8 +7,9 @@
  * maps the new page on the next access.  While an invalidation is in
  * progress the hook does not fill (it could fetch the old page).
  *
- * Callbacks take only mmu_lock, never eg_mutex: mmu_notifier_unregister()
- * is called under eg_mutex and waits for them.
+ * The same notifier is the peer side of other VMs' windows onto this VM
+ * (peer.c).  Callbacks take mmu_lock and win_lock, never eg_mutex:
+ * mmu_notifier_unregister() is called under eg_mutex and waits for them.
  */
 #include "eptgate.h"
 
@@ -41,11 +42,22 @@ static int eg_mn_invalidate_range_start(struct mmu_notifier *mn,
 {
 	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
 
+	int r;
+
 	raw_spin_lock(&vm->mmu_lock);
 	vm->mmu_invalidate_in_progress++;
 	raw_spin_unlock(&vm->mmu_lock);
 	eg_mmu_zap_hva(vm, range->start, range->end);
-	return 0;
+	/* The same range in other VMs' windows onto this VM (peer.c). */
+	r = eg_peer_invalidate(vm, range->start, range->end,
+			       mmu_notifier_range_blockable(range));
+	if (r) {
+		/* No invalidate_range_end() follows a failed start. */
+		raw_spin_lock(&vm->mmu_lock);
+		vm->mmu_invalidate_in_progress--;
+		raw_spin_unlock(&vm->mmu_lock);
+	}
+	return r;
 }
 
 static void eg_mn_invalidate_range_end(struct mmu_notifier *mn,
@@ -55,6 +67,7 @@ static void eg_mn_invalidate_range_end(struct mmu_notifier *mn,
 
 	raw_spin_lock(&vm->mmu_lock);
 	vm->mmu_invalidate_in_progress--;
+	vm->mmu_invalidate_seq++;
 	raw_spin_unlock(&vm->mmu_lock);
 }
 

@@ -160,12 +160,30 @@ void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
 			    t->doorbell_gpa + PAGE_SIZE, EG_EPT_SW_TRAMP);
 }
 
+/*
+ * Zaps window pages [first, last) of @w in its view, then INVEPT, also
+ * when this call found no leaf: another zap may still be before its own.
+ * The pages stay pinned.
+ */
+void eg_window_zap(struct eg_window *w, unsigned long first,
+		   unsigned long last)
+{
+	eg_view_zap(w->owner, w->view_ptr, w->gpa + first * PAGE_SIZE,
+		    w->gpa + last * PAGE_SIZE, EG_EPT_SW_WINDOW);
+	eg_invept_all(w->view_ptr->eptp);
+}
+
+/* After its leaves are zapped and INVEPT'd; eg_mutex. */
 static void eg_window_free(struct eg_window *w)
 {
-	unpin_user_pages_dirty_lock(w->pages, w->npages,
-				    w->access & EPTGATE_ACCESS_W);
-	atomic64_sub(w->npages, &eg_counters.pages_pinned);
-	list_del(&w->peer_node);
+	lockdep_assert_held(&eg_mutex);
+	mutex_lock(&w->peer->win_lock);
+	list_del_rcu(&w->peer_node);
+	mutex_unlock(&w->peer->win_lock);
+	eg_window_forget(w);
+	/* The memslot kprobe walks peer_windows under RCU. */
+	synchronize_rcu();
+	eg_window_unpin_all(w);
 	list_del(&w->grant_node);
 	kvfree(w->pages);
 	kfree(w);
@@ -351,11 +369,11 @@ static int eg_window_pin(struct eg_window *w)
 	w->npages = w->len >> PAGE_SHIFT;
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = eg_slot_covering(kvm, w->peer_gpa >> PAGE_SHIFT, w->npages);
-	hva = slot ? slot->userspace_addr +
-	      ((w->peer_gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE : 0;
+	hva = slot ? __gfn_to_hva_memslot(slot, w->peer_gpa >> PAGE_SHIFT) : 0;
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (!slot)
 		return eg_reject(-ENOENT, "peer range not inside one memslot of the peer");
+	w->peer_hva = hva;
 	w->pages = kvcalloc(w->npages, sizeof(*w->pages), GFP_KERNEL_ACCOUNT);
 	if (!w->pages)
 		return -ENOMEM;
@@ -479,6 +497,8 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	struct eg_grant *grant;
 	struct eg_window *w;
 	struct eg_vm *peer;
+	bool busy;
+	u64 seq;
 	int r;
 
 	lockdep_assert_held(&eg_mutex);
@@ -508,15 +528,19 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 				 .access = arg->access, .gpa = arg->gpa,
 				 .len = arg->len, .peer = peer,
 				 .peer_gpa = arg->peer_gpa, .grant = grant };
+	w->view_ptr = view;
 	INIT_LIST_HEAD(&w->peer_node);
 	INIT_LIST_HEAD(&w->grant_node);
+	seq = eg_peer_seq(peer, &busy);
 	r = eg_window_pin(w);
 	if (r) {
 		kvfree(w->pages);
 		kfree(w);
 		return r;
 	}
-	list_add(&w->peer_node, &peer->peer_windows);
+	mutex_lock(&peer->win_lock);
+	list_add_rcu(&w->peer_node, &peer->peer_windows);
+	mutex_unlock(&peer->win_lock);
 	if (grant)
 		list_add(&w->grant_node, &grant->windows);
 
@@ -531,9 +555,15 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 				 "too many ranges in the view");
 	}
 	r = eg_window_populate(vm, view, w);
-	if (r)
+	if (r) {
 		eg_window_unmap(w);
-	return r;
+		return r;
+	}
+	/* Pinned during an invalidation of the peer: refill lazily. */
+	if (busy)
+		seq = ~0ULL;
+	eg_window_settle(w, seq);
+	return 0;
 }
 
 /* A peer goes away: unmap every window of other VMs that maps it. */
@@ -596,6 +626,8 @@ void eg_vm_revalidate(struct work_struct *work)
 		vm->dirty_logging = dirty;
 		eg_zap_range_all_views(vm, 0, EG_GPA_LIMIT >> PAGE_SHIFT);
 	}
+	/* Windows onto this VM lost their leaves in the memslot kprobe. */
+	eg_peer_windows_unpin(vm);
 	raw_spin_lock(&vm->mmu_lock);
 	/* A newer change seen by the hook has queued this work again. */
 	if (vm->slots_gen == gen)

@@ -105,6 +105,7 @@ static int eg_vm_release(struct inode *inode, struct file *filp)
 	raw_spin_unlock(&vm->mmu_lock);
 	cancel_work_sync(&vm->revalidate_work);
 	cancel_work_sync(&vm->hook_work);
+	cancel_work_sync(&vm->refill_work);
 
 	mutex_lock(&eg_mutex);
 	eg_vm_release_locked(vm);
@@ -172,6 +173,8 @@ int eg_vm_bind(int vm_fd)
 	INIT_LIST_HEAD(&vm->grants);
 	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
 	INIT_WORK(&vm->hook_work, eg_vm_hook_work);
+	INIT_WORK(&vm->refill_work, eg_vm_refill_work);
+	mutex_init(&vm->win_lock);
 	init_waitqueue_head(&vm->view_users_wq);
 	vm->mn.ops = &eg_mmu_notifier_ops;
 
