@@ -274,6 +274,7 @@ void eg_window_unmap(struct eg_window *w);
 void eg_window_zap(struct eg_window *w, unsigned long first,
 		   unsigned long last);
 bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len);
+struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
 void eg_vm_switching_off(struct eg_vm *vm);
 void eg_vm_revalidate(struct work_struct *work);

@@ -23,9 +23,11 @@
  * maps that and the vCPU re-executes the access, in the view; over a hole
  * KVM would emulate the access as MMIO, so there the vCPU falls back to
  * the default view instead.  A refill pins the page the peer's memslots
- * map now, and maps it only if no invalidation of the peer ran meanwhile
- * (mmu_invalidate_seq, mmu_invalidate_in_progress: KVM's protocol); it
- * refuses while the peer logs dirty pages, so the owner falls back then.
+ * map now (following a memslot that was deleted and added again over
+ * other host memory), and maps it only if no invalidation of the peer ran
+ * meanwhile (mmu_invalidate_seq, mmu_invalidate_in_progress: KVM's
+ * protocol); it refuses while the peer logs dirty pages or has no memslot
+ * holding the whole window, so the owner falls back then.
  */
 #include <linux/sched.h>
 #include "eptgate.h"
@@ -248,35 +250,56 @@ enum eg_fill eg_window_fault(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 }
 
 /*
- * Pins the page behind window page @i as the peer's memslots map it now,
- * or returns NULL: no memslot there any more, the memslot moved, or it
+ * Where the peer's memslots put the window now: the host address of
+ * peer_gpa, or 0 if no memslot holds the whole peer range any more, or it
  * logs dirty pages (no write may bypass the log).
  */
-static struct page *eg_window_pin_one(struct eg_window *w, unsigned long i)
+static unsigned long eg_window_peer_hva(struct eg_window *w)
 {
 	struct kvm *kvm = w->peer->kvm;
-	u64 gfn = (w->peer_gpa >> PAGE_SHIFT) + i;
+	u64 gfn = w->peer_gpa >> PAGE_SHIFT;
 	struct kvm_memory_slot *slot;
 	unsigned long hva = 0;
-	struct page *page;
-	long n;
 	int idx;
 
 	idx = srcu_read_lock(&kvm->srcu);
-	slot = gfn_to_memslot(kvm, gfn);
+	slot = eg_slot_covering(kvm, gfn, w->npages);
 	if (slot && !(slot->flags & (KVM_MEMSLOT_INVALID |
 				     KVM_MEM_LOG_DIRTY_PAGES)))
 		hva = __gfn_to_hva_memslot(slot, gfn);
 	srcu_read_unlock(&kvm->srcu, idx);
-	if (!hva || hva != w->peer_hva + i * PAGE_SIZE)
+	return hva;
+}
+
+/*
+ * The peer's memslot moved to other host memory (deleted and added again):
+ * the window follows it.  Every old pin goes first (they are of the old
+ * memory, and the notifier must see the new range from now on).
+ */
+static void eg_window_rebase(struct eg_window *w, unsigned long hva)
+{
+	lockdep_assert_held(&eg_mutex);
+	mutex_lock(&w->peer->win_lock);
+	eg_window_zap(w, 0, w->npages);
+	eg_window_unpin_all(w);
+	w->peer_hva = hva;
+	mutex_unlock(&w->peer->win_lock);
+}
+
+/* Pins the page behind window page @i at @w's host address, or NULL. */
+static struct page *eg_window_pin_one(struct eg_window *w, unsigned long i)
+{
+	struct mm_struct *mm = w->peer->kvm->mm;
+	struct page *page;
+	long n;
+
+	if (!mmget_not_zero(mm))
 		return NULL;
-	if (!mmget_not_zero(kvm->mm))
-		return NULL;
-	mmap_read_lock(kvm->mm);
-	n = eg_pin_user_pages_remote(kvm->mm, hva, 1,
+	mmap_read_lock(mm);
+	n = eg_pin_user_pages_remote(mm, w->peer_hva + i * PAGE_SIZE, 1,
 				     FOLL_WRITE | FOLL_LONGTERM, &page);
-	mmap_read_unlock(kvm->mm);
-	mmput(kvm->mm);
+	mmap_read_unlock(mm);
+	mmput(mm);
 	if (n != 1)
 		return NULL;
 	atomic64_inc(&eg_counters.pages_pinned);
@@ -290,12 +313,18 @@ static void eg_window_refill(struct eg_window *w, unsigned long i)
 	struct eg_vm *vm = w->owner;
 	u64 gpa = w->gpa + i * PAGE_SIZE, seq, *sptep;
 	struct page *page, *old = NULL;
+	unsigned long hva;
 	bool busy;
 
 	lockdep_assert_held(&eg_mutex);
 	seq = eg_peer_seq(w->peer, &busy);
 	if (busy)
 		return;		/* the vCPU faults again and asks again */
+	hva = eg_window_peer_hva(w);
+	if (!hva)
+		return;
+	if (hva != w->peer_hva)
+		eg_window_rebase(w, hva);
 	page = eg_window_pin_one(w, i);
 	if (!page)
 		return;

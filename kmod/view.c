@@ -257,8 +257,7 @@ void eg_view_destroy_all(struct eg_vm *vm)
  * The memslot holding [gfn, gfn + npages) of @kvm entirely, or NULL;
  * under kvm->srcu.
  */
-static struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn,
-						u64 npages)
+struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages)
 {
 	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
 

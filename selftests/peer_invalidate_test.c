@@ -25,7 +25,9 @@
  *      KVM_SET_USER_MEMORY_REGION returns and the pins are dropped; VM 1
  *      falls back, VM 2's pages keep their old contents: no write bypasses
  *      the dirty log;
- *   6. dirty logging off: VM 1 shares S0 and S1 with VM 2 again.
+ *   6. dirty logging off: VM 1 shares S0 and S1 with VM 2 again;
+ *   7. VM 2's memslot 1 deleted and added again over new host memory: the
+ *      old pins go, and VM 1 shares the new pages, in the view.
  *
  * At the end every pin, reference and binding is gone.
  */
@@ -157,7 +159,7 @@ int main(void)
 
 	eptgate_require();
 	ksft_print_header();
-	ksft_set_plan(5);
+	ksft_set_plan(6);
 	eptgate_read_counters(&base);
 	setup(&t);
 	p0 = pinned(&t);
@@ -211,6 +213,18 @@ int main(void)
 	assert_peer(&t, 6, PAT(6), PAT(6));
 	assert_pinned(&t, p0, "after round 6");
 	ksft_test_result_pass("dirty logging off: the window shares VM 2's pages again\n");
+
+	vm_mem_region_delete(t.peer, S_SLOT);
+	t.s = __vm_add_ram(t.peer, S_SLOT, S_GPA, PAGES);
+	t.s[1] = MARK(7);
+	t.s[PAGE_Q + 1] = MARK(8);
+	TEST_ASSERT(wait_pinned(&t, 0, UNPIN_WAIT_MS),
+		    "memslot of VM 2 deleted: %lu peer pages still pinned after %d ms, expected 0",
+		    pinned(&t), UNPIN_WAIT_MS);
+	run_round(&t, 7, MARK(7), MARK(8), false);
+	assert_peer(&t, 7, PAT(7), PAT(7));
+	assert_pinned(&t, p0, "after round 7");
+	ksft_test_result_pass("memslot deleted and added again over new memory: the old pins go, the window shares the new pages\n");
 
 	close(t.gfd);
 	close(t.pbfd);
