@@ -26,8 +26,11 @@
  *   EG_PCI_DOORBELL_OFF  doorbell page: a write is the peer's interrupt
  *                        (a length-0 ioeventfd)
  *   EG_PCI_WINDOW_OFF    the window onto the peer's memory,
- *                        EG_PCI_REG_WINDOW_LEN bytes: no memslot (the
- *                        default view exits to QEMU, which ignores it)
+ *                        EG_PCI_REG_WINDOW_LEN MiB: in the default view
+ *                        RAM of the sender's own (allocated lazily, used
+ *                        only by a trampoline that fell back), so that a
+ *                        vCPU whose window page is pinned again retries
+ *                        in the view (Documentation/api.rst, 3.5)
  *
  * The BAR's size is a power of two >= EG_PCI_WINDOW_OFF + window length.
  * The guest maps all of it, contiguous and executable (the code must be;
