@@ -10,7 +10,26 @@
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <asm/vmx.h>
 #include "eptgate.h"
+
+/*
+ * ept_entry.h has its own copy of the encoding (the host unit tests build
+ * it without the kernel's headers): tie it to KVM's.
+ */
+static_assert(EG_EPT_R == VMX_EPT_READABLE_MASK);
+static_assert(EG_EPT_W == VMX_EPT_WRITABLE_MASK);
+static_assert(EG_EPT_X == VMX_EPT_EXECUTABLE_MASK);
+static_assert(EG_EPT_MT_SHIFT == VMX_EPT_MT_EPTE_SHIFT);
+static_assert(EG_EPT_IPAT == VMX_EPT_IPAT_BIT);
+static_assert(EG_EPT_A == VMX_EPT_ACCESS_BIT);
+static_assert(EG_EPT_D == VMX_EPT_DIRTY_BIT);
+static_assert(EG_MT_WB == VMX_EPTP_MT_WB && EG_MT_UC == VMX_EPTP_MT_UC);
+static_assert(EG_EPTP_WALK_4 == VMX_EPTP_PWL_4);
+/* The exit qualification's access bits are the EPT R/W/X bits. */
+static_assert(EG_EPT_R == EPT_VIOLATION_ACC_READ);
+static_assert(EG_EPT_W == EPT_VIOLATION_ACC_WRITE);
+static_assert(EG_EPT_X == EPT_VIOLATION_ACC_INSTR);
 
 u64 *eg_ept_alloc_table(gfp_t gfp)
 {

@@ -205,7 +205,6 @@ struct eg_vcpu {
 
 struct eg_vm {
 	struct kvm *kvm;		/* reference held */
-	struct file *file;		/* the binding file */
 	struct hlist_node hnode;	/* eg_vm_hash: RCU, eg_mutex */
 	/*
 	 * Windows mapping this VM: changed under eg_mutex and win_lock,
@@ -215,8 +214,7 @@ struct eg_vm {
 	struct list_head peer_windows;
 	struct mutex win_lock;		/* peer_windows, see above */
 	struct list_head grants;	/* eg_grant.vm_node, eg_mutex */
-	struct mmu_notifier mn;
-	bool mn_registered;
+	struct mmu_notifier mn;		/* registered from bind to release */
 
 	raw_spinlock_t mmu_lock;	/* see the lock list above */
 	struct eg_view *views[EPTGATE_MAX_VIEWS];	/* [0] unused */

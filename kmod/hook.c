@@ -30,8 +30,9 @@
 #include "compat.h"
 #include "vmx.h"
 
-/* EPT-violation exit qualification, bits 2:0: read, write, fetch. */
-#define EG_EPT_QUAL_ACCESS	0x7ULL
+/* EPT-violation exit qualification, bits 2:0: the access (R, W, X). */
+#define EG_EPT_QUAL_ACCESS	(EPT_VIOLATION_ACC_READ | EPT_VIOLATION_ACC_WRITE | \
+				 EPT_VIOLATION_ACC_INSTR)
 
 static bool eg_vcpu_nested(struct kvm_vcpu *vcpu)
 {
@@ -368,8 +369,7 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
 	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID)) {
-		hva = slot->userspace_addr +
-		      ((gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+		hva = __gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
 		if (slot->flags & KVM_MEM_READONLY)
 			access &= ~EG_EPT_W;
 	}

@@ -25,18 +25,7 @@ DEFINE_MUTEX(eg_mutex);
 struct eg_caps eg_caps;
 struct eg_counters eg_counters;
 
-/* IA32_VMX_EPT_VPID_CAP bits (SDM Vol. 3D, A.10) */
-#define EG_EPTCAP_X_ONLY	BIT_ULL(0)
-#define EG_EPTCAP_WALK4		BIT_ULL(6)
-#define EG_EPTCAP_WALK5		BIT_ULL(7)
-#define EG_EPTCAP_UC		BIT_ULL(8)
-#define EG_EPTCAP_WB		BIT_ULL(14)
-#define EG_EPTCAP_2M		BIT_ULL(16)
-#define EG_EPTCAP_INVEPT	BIT_ULL(20)
-#define EG_EPTCAP_AD		BIT_ULL(21)
-#define EG_EPTCAP_VE		BIT_ULL(22)	/* not an SDM bit: see below */
-#define EG_EPTCAP_SINGLE	BIT_ULL(25)
-#define EG_EPTCAP_GLOBAL	BIT_ULL(26)
+/* IA32_VMX_EPT_VPID_CAP bits (SDM Vol. 3D, A.10): <asm/vmx.h>'s VMX_EPT_*. */
 /* Allowed-1 settings of secondary controls are the MSR's high half. */
 #define EG_CTLS2_EPT		BIT_ULL(32 + 1)
 #define EG_CTLS2_VMFUNC		BIT_ULL(32 + 13)
@@ -74,33 +63,33 @@ static int eg_probe_caps(const char **why)
 		*why = "CPU has no VMFUNC EPTP switching";
 		return -ENODEV;
 	}
-	if (!(ept & EG_EPTCAP_WALK4) || !(ept & (EG_EPTCAP_WB | EG_EPTCAP_UC))) {
+	if (!(ept & VMX_EPT_PAGE_WALK_4_BIT) || !(ept & (VMX_EPTP_WB_BIT | VMX_EPTP_UC_BIT))) {
 		*why = "CPU has no 4-level EPT with WB or UC paging structures";
 		return -ENODEV;
 	}
-	if (!(ept & EG_EPTCAP_INVEPT) ||
-	    !(ept & (EG_EPTCAP_SINGLE | EG_EPTCAP_GLOBAL))) {
+	if (!(ept & VMX_EPT_INVEPT_BIT) ||
+	    !(ept & (VMX_EPT_EXTENT_CONTEXT_BIT | VMX_EPT_EXTENT_GLOBAL_BIT))) {
 		*why = "CPU has no INVEPT";
 		return -ENODEV;
 	}
 	c = EPTGATE_CAP_EPT | EPTGATE_CAP_VMFUNC_EPTP | EPTGATE_CAP_EPT_4LEVEL;
-	if (ept & EG_EPTCAP_WALK5)
+	if (ept & VMX_EPT_PAGE_WALK_5_BIT)
 		c |= EPTGATE_CAP_EPT_5LEVEL;
-	if (ept & EG_EPTCAP_2M)
+	if (ept & VMX_EPT_2MB_PAGE_BIT)
 		c |= EPTGATE_CAP_EPT_2M;
-	if (ept & EG_EPTCAP_AD)
+	if (ept & VMX_EPT_AD_BIT)
 		c |= EPTGATE_CAP_EPT_AD;
-	if (ept & EG_EPTCAP_X_ONLY)
+	if (ept & VMX_EPT_EXECUTE_ONLY_BIT)
 		c |= EPTGATE_CAP_EPT_X_ONLY;
-	if (ept & EG_EPTCAP_SINGLE)
+	if (ept & VMX_EPT_EXTENT_CONTEXT_BIT)
 		c |= EPTGATE_CAP_INVEPT_SINGLE;
-	if (ept & EG_EPTCAP_WB)
+	if (ept & VMX_EPTP_WB_BIT)
 		c |= EPTGATE_CAP_EPT_WB;
 	/* #VE is a secondary control (bit 18), not an EPT capability. */
 	if (eg_caps.procbased2 & EG_CTLS2_VE)
 		c |= EPTGATE_CAP_VE;
 	eg_caps.caps = c;
-	eg_caps.eptp_mt = (ept & EG_EPTCAP_WB) ? EG_MT_WB : EG_MT_UC;
+	eg_caps.eptp_mt = (ept & VMX_EPTP_WB_BIT) ? EG_MT_WB : EG_MT_UC;
 	return 0;
 }
 

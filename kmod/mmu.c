@@ -30,8 +30,8 @@ static void eg_mmu_zap_hva(struct eg_vm *vm, unsigned long start,
 
 		if (lo >= hi)
 			continue;
-		first = slot->base_gfn + ((lo - s_start) >> PAGE_SHIFT);
-		last = slot->base_gfn + ((hi - s_start - 1) >> PAGE_SHIFT);
+		first = hva_to_gfn_memslot(lo, slot);
+		last = hva_to_gfn_memslot(hi - 1, slot);
 		eg_zap_range_all_views(vm, first, last + 1);
 	}
 	srcu_read_unlock(&kvm->srcu, idx);

@@ -163,8 +163,7 @@ static int eg_tramp_check_default_view(struct kvm *kvm,
 	    (t->code_gpa >> PAGE_SHIFT) + t->ncode <=
 	    slot->base_gfn + slot->npages) {
 		ro = true;
-		hva = slot->userspace_addr +
-		      ((t->code_gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+		hva = __gfn_to_hva_memslot(slot, t->code_gpa >> PAGE_SHIFT);
 	}
 	slot = gfn_to_memslot(kvm, t->data_gpa >> PAGE_SHIFT);
 	data = slot && (t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN) >> PAGE_SHIFT <=

@@ -50,9 +50,9 @@ static void eg_invept_one(void *info)
 	u64 eptp = *(u64 *)info;
 
 	if (eg_caps.caps & EPTGATE_CAP_INVEPT_SINGLE)
-		eg_invept(EG_INVEPT_SINGLE, eptp);
+		eg_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
 	else
-		eg_invept(EG_INVEPT_GLOBAL, 0);
+		eg_invept(VMX_EPT_EXTENT_GLOBAL, 0);
 }
 
 /*
@@ -86,8 +86,7 @@ static void eg_vm_release_locked(struct eg_vm *vm)
 	hash_del_rcu(&vm->hnode);
 	synchronize_rcu();
 
-	if (vm->mn_registered)
-		mmu_notifier_unregister(&vm->mn, vm->kvm->mm);
+	mmu_notifier_unregister(&vm->mn, vm->kvm->mm);
 	eg_view_destroy_all(vm);
 	eg_vcpu_free_all(vm);
 	kvm_put_kvm(vm->kvm);
@@ -196,7 +195,6 @@ int eg_vm_bind(int vm_fd)
 		r = eg_reject(r, "cannot register an MMU notifier");
 		goto err;
 	}
-	vm->mn_registered = true;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -209,7 +207,6 @@ int eg_vm_bind(int vm_fd)
 		r = PTR_ERR(file);
 		goto err_mn;
 	}
-	vm->file = file;
 	hash_add_rcu(eg_vm_hash, &vm->hnode, (unsigned long)kvm);
 	atomic64_inc(&eg_counters.bindings);
 	mutex_unlock(&eg_mutex);

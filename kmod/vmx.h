@@ -36,12 +36,10 @@ static __always_inline bool eg_vmwrite(unsigned long field, u64 value)
 	return !fail;
 }
 
-#define EG_INVEPT_SINGLE	1
-#define EG_INVEPT_GLOBAL	2
-
 /*
- * INVEPT; a CPU that is not in VMX operation (#UD) is skipped through the
- * exception table: it cannot hold EPT-derived translations either.
+ * INVEPT of @type (<asm/vmx.h>'s VMX_EPT_EXTENT_CONTEXT or _GLOBAL); a
+ * CPU that is not in VMX operation (#UD) is skipped through the exception
+ * table: it cannot hold EPT-derived translations either.
  */
 static inline void eg_invept(unsigned long type, u64 eptp)
 {

@@ -71,6 +71,19 @@ chmod +x bochs-launch.sh
 t0=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) - $t0" | bc; }
 
+# Bochs catches SIGTERM ("sig 15 caught") and, seen with 2 CPUs after the guest hung in
+# power-off, goes on running: SIGKILL after 10 s.
+stop_bochs() {
+	local i
+	kill "$1" 2>/dev/null || return 0
+	for i in $(seq 20); do
+		sleep 0.5
+		kill -0 "$1" 2>/dev/null || return 0
+	done
+	echo "boot.sh: Bochs ignored SIGTERM for 10 s: SIGKILL" >&2
+	kill -9 "$1" 2>/dev/null || true
+}
+
 # Watcher: timestamps serial lines as they arrive and stops Bochs when the guest reboots
 # (panic=-1 or a reset would otherwise boot again until the timeout) or hangs after DONE.
 watch_serial() {
@@ -88,7 +101,7 @@ watch_serial() {
 		starts=$(grep -ac 'eptgate-pvhstub: start' serial.txt || true)
 		if [ "$starts" -gt 1 ]; then
 			echo "guest rebooted; stopping Bochs" >.boot-verdict
-			kill "$pid" 2>/dev/null || true
+			stop_bochs "$pid"
 			break
 		fi
 		if [ -z "$done_at" ] && grep -aq '^=== EPTGATE DONE' serial.txt; then
@@ -96,7 +109,7 @@ watch_serial() {
 		fi
 		if [ -n "$done_at" ] && [ $((SECONDS - done_at)) -gt 60 ]; then
 			echo "no power-off 60 s after DONE; stopping Bochs" >.boot-verdict
-			kill "$pid" 2>/dev/null || true
+			stop_bochs "$pid"
 			break
 		fi
 		# SIGHUP: Bochs panics ("Received SIGHUP"), logs each CPU's state and exits
