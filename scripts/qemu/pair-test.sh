@@ -21,7 +21,8 @@ mkdir -p "$out"
 
 "$here/build.sh"
 "$top/scripts/bochs/kernel.sh" 6.1 "$KDIR"
-kdir61=$("$top/scripts/bochs/headers.sh" 6.1 "$B/headers-6.1")
+# resolved: kbuild finds objtool relative to the real tree (build/headers-6.1 may be a symlink)
+kdir61=$(readlink -f "$("$top/scripts/bochs/headers.sh" 6.1 "$B/headers-6.1")")
 make -s -C "$top" module KDIR="$kdir61" B="$B/k6.1" >/dev/null
 export EPTGATE_KO=$B/k6.1/mod-default/eptgate.ko
 "$here/mkpayload.sh" "$out/payload"
