@@ -2,7 +2,8 @@
 # check.sh [OUTDIR] -- `make check-qemu`: eptgate's QEMU build, then the two-VM pair test.
 #   1. scripts/qemu/build.sh builds (or finds cached) qemu-system-x86_64
 #   2. a second build.sh is a no-op (cache hit: the binary is not rebuilt)
-#   3. eptgate-pci (qemu/patches) realizes / fails to realize on this host (-accel qtest)
+#   3. eptgate-pci (qemu/patches) realizes / fails to realize on this host (-accel qtest);
+#      recv-check.sh: virtio-net-pci's eptgate property (patch 0003), same accelerator
 #   4. scripts/qemu/pair-test.sh: the verdict of the emulated run (its TAP counts)
 # Last line: "N passed, N failed"; exit 0 iff nothing failed.
 set -uo pipefail
@@ -40,6 +41,16 @@ msg=$(printf 'info pci\nquit\n' | "$Q" "${QA[@]}" -monitor stdio -device eptgate
 st=$?
 [ "$st" = 0 ] && echo "$msg" | grep -q 'PCI device 1af4:10f0'
 result $? "eptgate-pci with path=/dev/null realizes (1af4:10f0 in info pci)"
+
+# the receiver's virtio-net property eptgate (qemu/patches/0003-*): scripts/qemu/recv-check.sh
+while IFS= read -r l; do
+	case "$l" in
+	"ok - "*) result 0 "${l#ok - }" ;;
+	"FAIL - "*) result 1 "${l#FAIL - }" ;;
+	*) echo "$l" ;;
+	esac
+done < <("$here/recv-check.sh" "$Q" "${EPTGATE_BUILD:-$top/build}/qemu/share" \
+	"${EPTGATE_BUILD:-$top/build}/qemu/src" 2>&1)
 
 mkdir -p "$out"
 "$here/pair-test.sh" "$out" 2>&1 | tee "$out/pair-test.log"

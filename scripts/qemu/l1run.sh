@@ -3,6 +3,9 @@
 # kernel inside the emulated CPU with kvm-intel loaded, as `cd /eptgate && sh ./run.sh`.
 # Boots two L2 guests A and B with eptgate's QEMU (q35, virtio-net-pci each, joined by a
 # -netdev dgram pair on L1's loopback), and turns their "L2TAP" lines into TAP here.
+# The receiver's side (results 15-24): eptgate.ko is loaded, B's virtio-net-pci has
+# mq=on,eptgate=eg (patch 0003), and egpeer, a stand-in sender in L1, checks B's QEMU
+# on its peer socket while B's init changes its queues (EGPEER lines).
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
 # kernel splats in them) and kept in /tmp/A.log, /tmp/B.log.
 P=$(pwd)
@@ -17,7 +20,10 @@ tap() { # tap STATUS TEXT
 }
 L2IDS_A="mods stock sig ping send"
 L2IDS_B="mods stock sig ping recv"
-echo "1..14"
+EG_L2IDS_B="chan irq"
+EG_IDS="hello ringup grant rings down1 up2 down2"
+EG_SOCK=/tmp/egB.sock
+echo "1..24"
 
 # --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
 v=$($Q -version 2>&1 | head -n 1)
@@ -27,6 +33,8 @@ $Q -machine help 2>&1 | grep -q '^q35 ' && $Q -device help 2>&1 | grep -q '"virt
 tap $? "qemu has machine q35 and device virtio-net-pci"
 [ -c /dev/kvm ]
 tap $? "/dev/kvm in L1"
+# the receiver's QEMU binds its VM to /dev/eptgate (result 15, printed after the 14)
+eg_mod=$(insmod ./eptgate.ko 2>&1 && [ -c /dev/eptgate ] && echo ok)
 
 # --- the pair ----------------------------------------------------------------------------
 ip link set lo up
@@ -35,12 +43,16 @@ L2CMD="$L2CMD cryptomgr.notests panic=-1 reboot=t 8250.nr_uarts=1 initcall_black
 L2CMD="$L2CMD rcupdate.rcu_expedited=1 eg.count=$COUNT"
 guest() { # guest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX
 	echo "L1 qemu $1 start uptime=$(up)"
+	# B is the eptgate receiver: one queue pair more, its peer socket (egpeer connects)
+	egchr= egdev= egarg=
+	[ "$1" = B ] && egchr="-chardev socket,id=eg,path=$EG_SOCK,server=on,wait=off" &&
+		egdev=",mq=on,eptgate=eg" && egarg="eg.eptgate=1"
 	timeout "$L2_TIMEOUT" $Q -M q35 -accel kvm -cpu host,pmu=off -m 128 -nodefaults \
 		-no-user-config -display none -monitor none -serial stdio -no-reboot \
-		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" \
+		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" $egchr \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$4,remote.type=inet,remote.host=127.0.0.1,remote.port=$5" \
-		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:$6,romfile=" \
-		-append "$L2CMD eg.role=$1 eg.ip=$2 eg.peer=$3" </dev/null 2>&1
+		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:$6,romfile=$egdev" \
+		-append "$L2CMD eg.role=$1 eg.ip=$2 eg.peer=$3 $egarg" </dev/null 2>&1
 	echo "L1 qemu $1 exit $? uptime=$(up)"
 }
 relay() { # relay ROLE: console lines -> /tmp/ROLE.log and "# ROLE: " diagnostics
@@ -49,14 +61,17 @@ relay() { # relay ROLE: console lines -> /tmp/ROLE.log and "# ROLE: " diagnostic
 		echo "# $1: $l"
 	done
 }
-rm -f /tmp/A.log /tmp/B.log
+rm -f /tmp/A.log /tmp/B.log /tmp/egpeer.log "$EG_SOCK"
 echo "# pair start uptime=$(up)"
+./egpeer "$EG_SOCK" "$L2_TIMEOUT" 52:54:00:00:00:0b 2>&1 | relay egpeer &
+pe=$!
 guest A 10.0.0.1 10.0.0.2 10001 10002 0a | relay A &
 pa=$!
 guest B 10.0.0.2 10.0.0.1 10002 10001 0b | relay B &
 pb=$!
 wait $pa
 wait $pb
+wait $pe
 echo "# pair end uptime=$(up)"
 
 # --- 4-13: the guests' results, 14: clean exits ------------------------------------------
@@ -75,3 +90,18 @@ ea=$(sed -n 's/^L1 qemu A exit \([0-9]*\).*/\1/p' /tmp/A.log)
 eb=$(sed -n 's/^L1 qemu B exit \([0-9]*\).*/\1/p' /tmp/B.log)
 [ "$ea" = 0 ] && [ "$eb" = 0 ]
 tap $? "both guests powered off, qemu exit status A=$ea B=$eb"
+
+# --- 15-24: the receiver's side (patch 0003) ---------------------------------------------
+[ "$eg_mod" = ok ]
+tap $? "eptgate.ko loaded in L1 and /dev/eptgate exists (${eg_mod:-no output})"
+# pick WHO TAG ID FILE: the TAP result of the first "TAG ID ok|fail TEXT" line of FILE
+pick() {
+	l=$(grep -a "^$2 $3 " "$4" 2>/dev/null | head -n 1)
+	case "$l" in
+	"$2 $3 ok "*) tap 0 "$1: $3: ${l#"$2 $3 ok "}" ;;
+	"$2 $3 fail "*) tap 1 "$1: $3: ${l#"$2 $3 fail "}" ;;
+	*) tap 1 "$1: $3: no result" ;;
+	esac
+}
+for id in $EG_L2IDS_B; do pick B L2TAP "$id" /tmp/B.log; done
+for id in $EG_IDS; do pick egpeer EGPEER "$id" /tmp/egpeer.log; done

@@ -8,9 +8,12 @@
 #   qemu/bin/qemu-system-x86_64   (debug info stripped)  qemu/lib/ (its ldd libraries and
 #                          ld-linux, run as ld-linux --library-path)  qemu/share/ (firmware)
 #   vmlinux                the L2 kernel: Debian's vmlinux, zero tails trimmed (trimelf.py)
-#   l2initrd.img           busybox-static, l2init as /init, egudp (static), and Debian's virtio
-#                          modules exactly as packaged (signed) + modules.dep (depmod -b)
-# Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400)
+#   l2initrd.img           busybox-static, l2init as /init, egudp and egchan (static), and
+#                          Debian's virtio modules exactly as packaged (signed) + modules.dep
+#   eptgate.ko egpeer      the receiver's side: the module for L1's 6.1 kernel ($EPTGATE_KO),
+#                          the stand-in sender (static, against patch 0002's eptgate-peer.h)
+# Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400),
+#      EPTGATE_KO (default $B/k6.1/mod-default/eptgate.ko: make module KDIR=<6.1> B=$B/k6.1)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +26,10 @@ log() { echo "qemu/mkpayload.sh: $*" >&2; }
 
 [ -x "$B/qemu/bin/qemu-system-x86_64" ] || { log "no $B/qemu: run scripts/qemu/build.sh"; exit 1; }
 [ -s "$KDIR/vmlinux" ] && [ -f "$KDIR/abi" ] || { log "no kernel in $KDIR: run kernel.sh 6.1"; exit 1; }
+EPTGATE_KO=${EPTGATE_KO:-$B/k6.1/mod-default/eptgate.ko}
+[ -f "$EPTGATE_KO" ] || { log "no $EPTGATE_KO: make module KDIR=<6.1 kdir> B=$B/k6.1"; exit 1; }
+peer_h=$B/qemu/src/include/hw/misc/eptgate-peer.h
+[ -f "$peer_h" ] || { log "no $peer_h: run scripts/qemu/build.sh"; exit 1; }
 kv=$(cat "$KDIR/abi")
 deb=$(ls "$KDIR"/linux-image-"$kv"*.deb | head -n 1)
 
@@ -50,6 +57,8 @@ cp /bin/busybox "$R/bin/busybox"
 install -m 0755 "$here/l2init" "$R/init"
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$R/bin/egudp" "$here/egudp.c"
 strip "$R/bin/egudp"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$R/bin/egchan" "$here/egchan.c"
+strip "$R/bin/egchan"
 mods="kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
 kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko
 kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko
@@ -76,6 +85,10 @@ rm -rf "$R"
 
 # --- L1 side -------------------------------------------------------------------------------
 install -m 0755 "$here/l1run.sh" "$O/run.sh"
+cp "$EPTGATE_KO" "$O/eptgate.ko"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -I"$top/uapi" -I"$B/qemu/src/include" \
+	-o "$O/egpeer" "$here/egpeer.c"
+strip "$O/egpeer"
 qv=$(cat "$B/qemu/version")
 cat >"$O/pair.conf" <<CONF
 QEMU_VERSION='$qv'

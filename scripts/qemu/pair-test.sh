@@ -3,6 +3,7 @@
 #
 #   scripts/qemu/build.sh                  (cached) eptgate's qemu-system-x86_64
 #   scripts/bochs/kernel.sh 6.1 $KDIR      (cached) the Debian 6.1 kernel package + vmlinux
+#   make module (6.1 headers, B=$B/k6.1)   eptgate.ko for L1 (the receiver's QEMU binds B)
 #   scripts/qemu/mkpayload.sh OUTDIR/payload
 #   scripts/bochs/run.sh 6.1 OUTDIR/payload OUTDIR/bochs     boot L1, run the pair, verdict
 # The TAP results are on L1's console, OUTDIR/bochs/serial.txt (timed: serial.timed);
@@ -20,6 +21,10 @@ mkdir -p "$out"
 
 "$here/build.sh"
 "$top/scripts/bochs/kernel.sh" 6.1 "$KDIR"
+# resolved: kbuild finds objtool relative to the real tree (build/headers-6.1 may be a symlink)
+kdir61=$(readlink -f "$("$top/scripts/bochs/headers.sh" 6.1 "$B/headers-6.1")")
+make -s -C "$top" module KDIR="$kdir61" B="$B/k6.1" >/dev/null
+export EPTGATE_KO=$B/k6.1/mod-default/eptgate.ko
 "$here/mkpayload.sh" "$out/payload"
 t0=$(date +%s)
 rc=0
