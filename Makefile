@@ -10,6 +10,9 @@
 #   make demo         two VMs in the emulated CPU, one writing through a
 #                     window into the other, with counters
 #   make lint         checkpatch.pl --strict on the kernel sources
+#   make dkms-install DKMS: the source into /usr/src/eptgate-VERSION, dkms install
+#                     (rebuilt for every kernel installed later)
+#   make dkms-check   dkms build against both kernels' headers, in build/dkms only
 #   make unit | fuzz | modules-all | selftests | deps | clean
 
 SHELL := /bin/bash
@@ -41,7 +44,7 @@ UNIT_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
 FUZZ_SECONDS ?= 300
 
 .PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp \
-	demo deps clean bench
+	demo deps clean bench dkms-install dkms-check
 
 all: module selftests
 
@@ -142,6 +145,16 @@ check-smp:
 
 demo:
 	scripts/demo.sh
+
+# DKMS (Documentation/operations.rst).  dkms-install changes the host: it is for
+# the host that runs eptgate, never part of check.
+DKMS_VERSION := $(shell cat scripts/dkms/VERSION)
+dkms-install:
+	scripts/dkms/mksrc.sh /usr/src >/dev/null
+	dkms install -m eptgate -v $(DKMS_VERSION)
+
+dkms-check:
+	scripts/dkms/dkms-check.sh
 
 # A benchmark, not a test (not part of check): eg_tx.c against DPDK
 # vhost-user, memif and a copy ring; bench/README.rst.

@@ -90,6 +90,7 @@ for s in "${series[@]}"; do
 	stage "module-$s" make -s module KDIR="$kdir" B="$B/$abi"
 done
 stage selftests-build make -s selftests
+stage dkms scripts/dkms/dkms-check.sh
 
 # The emulated machines.  Bochs is single threaded whatever BX_CPUS is: CHECK_JOBS runs at a
 # time (one per host core), the most emulated CPUs (the longest run) first.

@@ -12,6 +12,7 @@ wanted=(
 	linux-source                      # KVM selftests library, checkpatch.pl (6.1)
 	openssl libssl-dev keyutils       # trampoline signing, keyring management
 	kmod                              # modinfo
+	dkms                              # the DKMS check (dkms build into build/dkms only)
 )
 missing=()
 for p in "${wanted[@]}"; do
