@@ -10,7 +10,8 @@
 #   vmlinux                the L2 kernel: Debian's vmlinux, zero tails trimmed (trimelf.py)
 #   l2initrd.img           busybox-static, l2init as /init, egudp (static), and Debian's virtio
 #                          modules exactly as packaged (signed) + modules.dep (depmod -b)
-# Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400)
+# Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400);
+#      guest A only: EG_NET_KO EG_TRAMP_FW (into l2initrd), EG_A_DEVICE (an extra -device)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,6 +68,14 @@ for m in $mods; do
 done
 rm -f "$tarf"
 cp "$KDIR/pkg/lib/modules/$kv/"modules.{order,builtin,builtin.modinfo} "$R/lib/modules/$kv/"
+# guest A only: the sending guest's driver and its firmware, when given (EG_NET_KO,
+# EG_TRAMP_FW: a built eptgate_net.ko and a signed trampoline blob)
+if [ -n "${EG_NET_KO:-}" ]; then
+	install -D -m 0644 "$EG_NET_KO" "$R/lib/modules/$kv/extra/eptgate_net.ko"
+fi
+if [ -n "${EG_TRAMP_FW:-}" ]; then
+	install -D -m 0644 "$EG_TRAMP_FW" "$R/lib/firmware/eptgate/tramp.signed"
+fi
 depmod -b "$R" "$kv"
 vn=$KDIR/pkg/lib/modules/$kv/kernel/drivers/net/virtio_net.ko
 printf 'vermagic="%s" signer="%s" sig_hashalgo=%s\n' "$(modinfo -F vermagic "$vn")" \
@@ -81,5 +90,6 @@ cat >"$O/pair.conf" <<CONF
 QEMU_VERSION='$qv'
 COUNT=${EGUDP_COUNT:-1000}
 L2_TIMEOUT=${L2_TIMEOUT:-400}
+A_DEVICE='${EG_A_DEVICE:-}'
 CONF
 log "$O: $(du -sh "$O" | cut -f1) (qemu $(du -sh "$O/qemu" | cut -f1), vmlinux $(stat -c %s "$O/vmlinux"), l2initrd $(stat -c %s "$O/l2initrd.img"))"
