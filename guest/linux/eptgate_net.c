@@ -290,7 +290,8 @@ static void eg_retry_timer(struct timer_list *t)
 
 	spin_lock_irqsave(&en->lock, flags);
 	en->c.retries++;
-	if (!eg_flush(en) && netif_queue_stopped(en->ndev) && !en->stopping)
+	if (!eg_flush(en) && netif_running(en->ndev) &&
+	    netif_queue_stopped(en->ndev) && !en->stopping)
 		netif_wake_queue(en->ndev);
 	spin_unlock_irqrestore(&en->lock, flags);
 }
@@ -413,11 +414,14 @@ static int eg_stop(struct net_device *ndev)
 	struct eg_net *en = netdev_priv(ndev);
 	unsigned long flags;
 
+	/* no xmit runs now (dev_deactivate); with nothing pending the
+	 * retry timer does not re-arm, so del_timer_sync() is final
+	 */
 	netif_stop_queue(ndev);
-	del_timer_sync(&en->retry);
 	spin_lock_irqsave(&en->lock, flags);
 	eg_drop_pending(en, &en->c.drop_no_link);
 	spin_unlock_irqrestore(&en->lock, flags);
+	del_timer_sync(&en->retry);
 	return 0;
 }
 
