@@ -203,3 +203,20 @@ qemu:
 
 check-qemu:
 	scripts/qemu/check.sh
+
+# ---- the sending guest's driver (guest/linux, Documentation/guest.rst) -----
+# eptgate_net.ko for the L2 guests' kernel (Debian 6.1), W=1, no warnings,
+# checkpatch --strict.  Built in a copy, as the module is.
+GUEST_KDIR = $(shell scripts/bochs/headers.sh 6.1 $(B)/headers-6.1)
+GL := $(B)/guest-linux
+.PHONY: guest-linux
+guest-linux: $(CHECKPATCH)
+	@kdir="$(GUEST_KDIR)"; test -d "$$kdir" || { echo "no 6.1 headers" >&2; exit 1; }; \
+	rm -rf $(GL) && mkdir -p $(GL)/trampoline $(GL)/tx && \
+	cp guest/linux/Kbuild guest/linux/*.c $(GL)/ && cp -r uapi $(GL)/ && \
+	cp guest/trampoline/*.h $(GL)/trampoline/ && cp guest/tx/*.h $(GL)/tx/ && \
+	$(MAKE) -C "$$kdir" M=$(GL) W=1 modules 2>&1 | tee $(GL)/build.log
+	@! grep -E 'warning:|error:' $(GL)/build.log
+	@test -f $(GL)/eptgate_net.ko
+	$(CHECKPATCH) --strict --no-tree --show-types --terse -f guest/linux/*.c
+	@modinfo $(GL)/eptgate_net.ko | grep -E '^(alias|vermagic|firmware|parm):'

@@ -82,6 +82,7 @@ tap unit "$L/unit.log"
 stage fuzz make -s fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-20}"
 stage trampoline-blob make -s guest
 stage lint make -s lint
+stage guest-linux make -s guest-linux
 
 for s in "${series[@]}"; do
 	abi=$(scripts/bochs/kver.sh "$s")

@@ -25,7 +25,12 @@
 #ifndef EPTGATE_TRAMP_ABI_H
 #define EPTGATE_TRAMP_ABI_H
 
+/* the guest driver (guest/linux) includes these in the kernel */
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
 #include <stdint.h>
+#endif
 #include <linux/eptgate.h>
 #include "layout.h"
 

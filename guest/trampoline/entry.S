@@ -19,6 +19,11 @@
 	.globl	eg_tramp_entry
 	.type	eg_tramp_entry, @function
 eg_tramp_entry:
+	/*
+	 * The guest kernel calls T+0 through a pointer: with IBT on, the
+	 * target of an indirect call must be an ENDBR64 (a NOP without CET).
+	 */
+	endbr64
 	movl	%edi, %ecx
 	xorl	%eax, %eax
 	vmfunc				/* gate 1: into the protected view */

@@ -25,7 +25,12 @@
 #ifndef EPTGATE_GUEST_TX_EG_TX_H
 #define EPTGATE_GUEST_TX_EG_TX_H
 
+/* the guest driver (guest/linux) includes these in the kernel */
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
 #include <stdint.h>
+#endif
 #include "vring.h"
 
 #define EG_TX_BURST_MAX		64	/* packets per eg_tx_burst() call */

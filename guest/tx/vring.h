@@ -13,7 +13,12 @@
 #ifndef EPTGATE_GUEST_TX_VRING_H
 #define EPTGATE_GUEST_TX_VRING_H
 
+/* the guest driver (guest/linux) includes these in the kernel */
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
 #include <stdint.h>
+#endif
 
 #if !defined(__x86_64__) || !defined(__BYTE_ORDER__) || \
 	__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

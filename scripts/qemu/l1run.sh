@@ -9,7 +9,7 @@
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
 # kernel splats in them) and kept in /tmp/A.log, /tmp/B.log.
 P=$(pwd)
-. ./pair.conf          # QEMU_VERSION COUNT L2_TIMEOUT
+. ./pair.conf          # QEMU_VERSION COUNT L2_TIMEOUT A_DEVICE
 QD=$P/qemu
 Q="$QD/lib/ld-linux-x86-64.so.2 --library-path $QD/lib $QD/bin/qemu-system-x86_64 -L $QD/share"
 up() { read -r u _ </proc/uptime; echo "$u"; }
@@ -41,7 +41,8 @@ ip link set lo up
 L2CMD="console=ttyS0 loglevel=5 mitigations=off tsc=reliable no_timer_check lpj=1000000"
 L2CMD="$L2CMD cryptomgr.notests panic=-1 reboot=t 8250.nr_uarts=1 initcall_blacklist=cmos_init"
 L2CMD="$L2CMD rcupdate.rcu_expedited=1 eg.count=$COUNT"
-guest() { # guest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX
+guest() { # guest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX [DEVICE]
+	extra=${7:+-device $7}
 	echo "L1 qemu $1 start uptime=$(up)"
 	# B is the eptgate receiver: one queue pair more, its peer socket (egpeer connects)
 	egchr= egdev= egarg=
@@ -52,6 +53,7 @@ guest() { # guest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX
 		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" $egchr \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$4,remote.type=inet,remote.host=127.0.0.1,remote.port=$5" \
 		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:$6,romfile=$egdev" \
+		$extra \
 		-append "$L2CMD eg.role=$1 eg.ip=$2 eg.peer=$3 $egarg" </dev/null 2>&1
 	echo "L1 qemu $1 exit $? uptime=$(up)"
 }
@@ -65,7 +67,7 @@ rm -f /tmp/A.log /tmp/B.log /tmp/egpeer.log "$EG_SOCK"
 echo "# pair start uptime=$(up)"
 ./egpeer "$EG_SOCK" "$L2_TIMEOUT" 52:54:00:00:00:0b 2>&1 | relay egpeer &
 pe=$!
-guest A 10.0.0.1 10.0.0.2 10001 10002 0a | relay A &
+guest A 10.0.0.1 10.0.0.2 10001 10002 0a "$A_DEVICE" | relay A &
 pa=$!
 guest B 10.0.0.2 10.0.0.1 10002 10001 0b | relay B &
 pb=$!

@@ -13,7 +13,8 @@
 #   eptgate.ko egpeer      the receiver's side: the module for L1's 6.1 kernel ($EPTGATE_KO),
 #                          the stand-in sender (static, against patch 0002's eptgate-peer.h)
 # Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400),
-#      EPTGATE_KO (default $B/k6.1/mod-default/eptgate.ko: make module KDIR=<6.1> B=$B/k6.1)
+#      EPTGATE_KO (default $B/k6.1/mod-default/eptgate.ko: make module KDIR=<6.1> B=$B/k6.1);
+#      guest A only: EG_NET_KO EG_TRAMP_FW (into l2initrd), EG_A_DEVICE (an extra -device)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,6 +77,14 @@ for m in $mods; do
 done
 rm -f "$tarf"
 cp "$KDIR/pkg/lib/modules/$kv/"modules.{order,builtin,builtin.modinfo} "$R/lib/modules/$kv/"
+# guest A only: the sending guest's driver and its firmware, when given (EG_NET_KO,
+# EG_TRAMP_FW: a built eptgate_net.ko and a signed trampoline blob)
+if [ -n "${EG_NET_KO:-}" ]; then
+	install -D -m 0644 "$EG_NET_KO" "$R/lib/modules/$kv/extra/eptgate_net.ko"
+fi
+if [ -n "${EG_TRAMP_FW:-}" ]; then
+	install -D -m 0644 "$EG_TRAMP_FW" "$R/lib/firmware/eptgate/tramp.signed"
+fi
 depmod -b "$R" "$kv"
 vn=$KDIR/pkg/lib/modules/$kv/kernel/drivers/net/virtio_net.ko
 printf 'vermagic="%s" signer="%s" sig_hashalgo=%s\n' "$(modinfo -F vermagic "$vn")" \
@@ -94,5 +103,6 @@ cat >"$O/pair.conf" <<CONF
 QEMU_VERSION='$qv'
 COUNT=${EGUDP_COUNT:-1000}
 L2_TIMEOUT=${L2_TIMEOUT:-400}
+A_DEVICE='${EG_A_DEVICE:-}'
 CONF
 log "$O: $(du -sh "$O" | cut -f1) (qemu $(du -sh "$O/qemu" | cut -f1), vmlinux $(stat -c %s "$O/vmlinux"), l2initrd $(stat -c %s "$O/l2initrd.img"))"

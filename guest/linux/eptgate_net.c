@@ -1,0 +1,781 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * eptgate_net: the sending guest's side of the eptgate fast path.
+ *
+ * Binds to QEMU's eptgate-pci device (uapi/linux/eptgate_pci.h), hands it
+ * the signed trampoline (request_firmware()), and is a point-to-point
+ * Ethernet device whose frames are copied into the peer's virtio-net RX
+ * ring by calling the trampoline (Documentation/trampoline.rst), with no
+ * VM exit but the doorbell.  Tx only: the peer answers on its own path.
+ * See Documentation/guest.rst.
+ */
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/firmware.h>
+#include <linux/kdebug.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/pci.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+#include <asm/trapnr.h>
+#include <linux/eptgate.h>
+#include <linux/eptgate_pci.h>
+#include "eg_tramp_abi.h"
+#include "eg_tx.h"
+
+#define EG_DRV_NAME	"eptgate_net"
+#define EG_LINK_POLL	(HZ / 10)	/* status page poll */
+#define EG_RETRY	1		/* jiffies between back-pressure retries */
+
+static char *firmware = "eptgate/tramp.signed";
+module_param(firmware, charp, 0444);
+MODULE_PARM_DESC(firmware, "signed trampoline blob, a request_firmware() name");
+
+/* Driver counters: the first part of `ethtool -S`. */
+struct eg_counters {
+	u64 tx_packets;		/* delivered (EG_TX_OK) */
+	u64 tx_bytes;
+	u64 calls;		/* trampoline calls */
+	u64 backpressure;	/* calls that finished fewer than the batch */
+	u64 retries;		/* retry timer flushes */
+	u64 queue_stops;
+	u64 err_pkt_len;	/* per-packet EG_TX_E_PKT_LEN */
+	u64 err_too_small;	/* per-packet EG_TX_E_TOO_SMALL */
+	u64 err_status;		/* per-packet status the driver does not know */
+	u64 call_not_in_view;	/* EG_TR_E_NOT_IN_VIEW */
+	u64 call_busy;		/* EG_TR_E_BUSY: retried */
+	u64 call_batch;		/* EG_TR_E_BATCH */
+	u64 call_params;	/* EG_TR_E_PARAMS */
+	u64 call_irqs_on;	/* EG_TR_E_IRQS_ON */
+	u64 call_other;		/* any other result, or more than the batch */
+	u64 drop_call_failed;	/* frames of a failed call */
+	u64 drop_no_link;	/* frames while the status page says DOWN */
+	u64 drop_runt;		/* shorter than an Ethernet header */
+	u64 drop_oversize;	/* longer than a slot or the peer's MTU */
+	u64 vmfunc_ud;		/* VMFUNC #UD in the trampoline (view gone) */
+	u64 link_up;		/* carrier on transitions */
+	u64 link_down;		/* carrier off transitions */
+};
+
+static const char eg_counter_names[][ETH_GSTRING_LEN] = {
+	"tx_packets", "tx_bytes", "calls", "backpressure", "retries",
+	"queue_stops", "err_pkt_len", "err_too_small", "err_status",
+	"call_not_in_view", "call_busy", "call_batch", "call_params",
+	"call_irqs_on", "call_other", "drop_call_failed", "drop_no_link",
+	"drop_runt", "drop_oversize", "vmfunc_ud", "link_up", "link_down",
+};
+
+static_assert(ARRAY_SIZE(eg_counter_names) * sizeof(u64) ==
+	      sizeof(struct eg_counters));
+
+/* The mailbox's struct eg_tx_stats, in order, prefixed "tramp_". */
+static const char eg_tx_stat_names[][ETH_GSTRING_LEN] = {
+	"tramp_sent", "tramp_bytes", "tramp_used", "tramp_bursts",
+	"tramp_publishes", "tramp_notifies", "tramp_backpressure",
+	"tramp_err_pkt_len", "tramp_err_too_small", "tramp_err_avail_idx",
+	"tramp_err_head", "tramp_err_next", "tramp_err_loop",
+	"tramp_err_indirect", "tramp_err_not_write", "tramp_err_zero_len",
+	"tramp_err_bounds", "tramp_err_ring_overlap", "tramp_chains_dropped",
+};
+
+static_assert(ARRAY_SIZE(eg_tx_stat_names) * sizeof(u64) ==
+	      sizeof(struct eg_tx_stats));
+static_assert(sizeof(struct eg_tx_stats) <=
+	      sizeof(((struct eg_tramp_mailbox *)0)->stats));
+static_assert(sizeof(struct eg_tramp_mailbox) <=
+	      EG_PCI_STATUS_OFF - EG_PCI_MAILBOX_OFF);
+static_assert(EG_PCI_PKT_SLOTS <= EG_TR_BATCH_MAX);
+
+/* The status page, last read consistently. */
+static const char eg_link_names[][ETH_GSTRING_LEN] = {
+	"status_state", "status_view", "status_install_errno",
+	"status_mtu", "status_links_up", "status_links_down",
+};
+
+#define EG_NSTATS (ARRAY_SIZE(eg_counter_names) + \
+		   ARRAY_SIZE(eg_tx_stat_names) + ARRAY_SIZE(eg_link_names))
+
+struct eg_link {
+	u32 gen;
+	u32 state;
+	u32 view;
+	s32 install_errno;
+	u8 peer_mac[ETH_ALEN];
+	u16 mtu;
+	u64 links_up;
+	u64 links_down;
+};
+
+struct eg_net {
+	struct pci_dev *pdev;
+	struct net_device *ndev;
+	void __iomem *regs;		/* BAR 0 */
+	u8 *t;				/* BAR 2, executable: T */
+	size_t t_len;
+	const struct firmware *fw;
+	struct eg_tramp_mailbox *mb;
+	const struct eg_pci_status *st;
+	u8 *pkt;			/* the packet area */
+
+	/* lock: the slots, the mailbox, the counters, link; irqs off */
+	spinlock_t lock;
+	u32 head;			/* first pending slot */
+	u32 pending;			/* slots [head, head + pending) */
+	u16 len[EG_PCI_PKT_SLOTS];
+	struct eg_link link;
+	struct eg_counters c;
+	struct eg_tx_stats tx;		/* the mailbox's, after the last call */
+
+	struct timer_list retry;
+	struct delayed_work link_work;
+	bool stopping;
+	s32 install_errno_seen;
+	struct notifier_block die_nb;
+};
+
+typedef long (*eg_tramp_fn)(u32 view);
+
+/*
+ * The status page is written by QEMU while this vCPU runs: a seqcount
+ * (gen odd while written).  False if no stable copy was seen.
+ */
+static bool eg_read_status(const struct eg_pci_status *st, struct eg_link *l)
+{
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		u32 gen = READ_ONCE(st->gen);
+
+		if (gen & 1) {
+			cpu_relax();
+			continue;
+		}
+		smp_rmb();	/* gen before the fields (QEMU: fields, then gen) */
+		l->state = READ_ONCE(st->state);
+		l->view = READ_ONCE(st->view);
+		l->install_errno = READ_ONCE(st->install_errno);
+		memcpy(l->peer_mac, (const void *)st->peer_mac, ETH_ALEN);
+		l->mtu = READ_ONCE(st->mtu);
+		l->links_up = READ_ONCE(st->links_up);
+		l->links_down = READ_ONCE(st->links_down);
+		smp_rmb();	/* the fields before gen again */
+		if (READ_ONCE(st->gen) == gen) {
+			l->gen = gen;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool eg_link_up(const struct eg_link *l)
+{
+	return l->state == EG_PCI_STATE_UP && is_valid_ether_addr(l->peer_mac);
+}
+
+/* Frames still in slots that will not be sent: counted, never silent. */
+static void eg_drop_pending(struct eg_net *en, u64 *counter)
+{
+	*counter += en->pending;
+	en->head = (en->head + en->pending) % EG_PCI_PKT_SLOTS;
+	en->pending = 0;
+}
+
+static void eg_count_result(struct eg_net *en, long r)
+{
+	switch (r) {
+	case EG_TR_E_NOT_IN_VIEW:
+		en->c.call_not_in_view++;
+		break;
+	case EG_TR_E_BUSY:
+		en->c.call_busy++;
+		break;
+	case EG_TR_E_BATCH:
+		en->c.call_batch++;
+		break;
+	case EG_TR_E_PARAMS:
+		en->c.call_params++;
+		break;
+	case EG_TR_E_IRQS_ON:
+		en->c.call_irqs_on++;
+		break;
+	default:
+		en->c.call_other++;
+		break;
+	}
+}
+
+/*
+ * Send the pending slots as one batch.  Called with en->lock held (so
+ * with interrupts off, as the trampoline requires).  Returns true if
+ * frames remain pending (back-pressure: the retry timer is armed).
+ */
+static bool eg_flush(struct eg_net *en)
+{
+	struct eg_tramp_mailbox *mb = en->mb;
+	eg_tramp_fn fn = (eg_tramp_fn)en->t;
+	u32 n = en->pending, i;
+	long r;
+
+	if (!n)
+		return false;
+	if (!eg_read_status(en->st, &en->link) || !eg_link_up(&en->link)) {
+		eg_drop_pending(en, &en->c.drop_no_link);
+		mod_delayed_work(system_wq, &en->link_work, 0);
+		return false;
+	}
+	WRITE_ONCE(mb->count, n);
+	for (i = 0; i < n; i++) {
+		u32 s = (en->head + i) % EG_PCI_PKT_SLOTS;
+
+		WRITE_ONCE(mb->pkt[i].off, s * EG_PCI_PKT_SLOT);
+		WRITE_ONCE(mb->pkt[i].len, en->len[s]);
+	}
+	en->c.calls++;
+	r = fn(en->link.view);
+	memcpy(&en->tx, (const void *)mb->stats, sizeof(en->tx));
+
+	if (r == EG_TR_E_BUSY) {
+		eg_count_result(en, r);
+		goto retry;
+	}
+	if (r < 0 || r > n) {
+		eg_count_result(en, r);
+		eg_drop_pending(en, &en->c.drop_call_failed);
+		if (r == EG_TR_E_NOT_IN_VIEW)
+			mod_delayed_work(system_wq, &en->link_work, 0);
+		return false;
+	}
+	for (i = 0; i < r; i++) {
+		u32 s = (en->head + i) % EG_PCI_PKT_SLOTS;
+
+		switch (READ_ONCE(mb->status[i])) {
+		case EG_TX_OK:
+			en->c.tx_packets++;
+			en->c.tx_bytes += en->len[s];
+			break;
+		case EG_TX_E_PKT_LEN:
+			en->c.err_pkt_len++;
+			break;
+		case EG_TX_E_TOO_SMALL:
+			en->c.err_too_small++;
+			break;
+		default:
+			en->c.err_status++;
+			break;
+		}
+	}
+	en->head = (en->head + r) % EG_PCI_PKT_SLOTS;
+	en->pending -= r;
+	if (!en->pending)
+		return false;
+	en->c.backpressure++;
+retry:
+	if (!netif_queue_stopped(en->ndev)) {
+		netif_stop_queue(en->ndev);
+		en->c.queue_stops++;
+	}
+	mod_timer(&en->retry, jiffies + EG_RETRY);
+	return true;
+}
+
+static void eg_retry_timer(struct timer_list *t)
+{
+	struct eg_net *en = from_timer(en, t, retry);
+	unsigned long flags;
+
+	spin_lock_irqsave(&en->lock, flags);
+	en->c.retries++;
+	if (!eg_flush(en) && netif_running(en->ndev) &&
+	    netif_queue_stopped(en->ndev) && !en->stopping)
+		netif_wake_queue(en->ndev);
+	spin_unlock_irqrestore(&en->lock, flags);
+}
+
+static netdev_tx_t eg_start_xmit(struct sk_buff *skb, struct net_device *ndev)
+{
+	struct eg_net *en = netdev_priv(ndev);
+	unsigned long flags;
+	u32 s, len = skb->len;
+	u8 *slot;
+
+	spin_lock_irqsave(&en->lock, flags);
+	if (len < ETH_HLEN) {
+		en->c.drop_runt++;
+		goto out;
+	}
+	if (len > EG_PCI_PKT_SLOT ||
+	    (en->link.mtu && len > ETH_HLEN + en->link.mtu)) {
+		en->c.drop_oversize++;
+		goto out;
+	}
+	if (!eg_link_up(&en->link)) {
+		en->c.drop_no_link++;
+		goto out;
+	}
+	/* the queue is stopped whenever all slots are pending */
+	if (WARN_ON_ONCE(en->pending == EG_PCI_PKT_SLOTS)) {
+		en->c.drop_oversize++;
+		goto out;
+	}
+	s = (en->head + en->pending) % EG_PCI_PKT_SLOTS;
+	slot = en->pkt + s * EG_PCI_PKT_SLOT;
+	/* no SG/CSUM/GSO features: the stack gave a finished frame */
+	if (skb_copy_bits(skb, 0, slot, len)) {
+		en->c.drop_runt++;
+		goto out;
+	}
+	/* point to point: every frame goes to the one receiver */
+	ether_addr_copy(slot, en->link.peer_mac);
+	en->len[s] = len;
+	en->pending++;
+	if (!netdev_xmit_more() || en->pending == EG_PCI_PKT_SLOTS)
+		eg_flush(en);
+	if (en->pending == EG_PCI_PKT_SLOTS && !netif_queue_stopped(ndev)) {
+		netif_stop_queue(ndev);
+		en->c.queue_stops++;
+	}
+out:
+	spin_unlock_irqrestore(&en->lock, flags);
+	dev_consume_skb_any(skb);
+	return NETDEV_TX_OK;
+}
+
+/* Carrier and MTU follow the status page; process context, for rtnl. */
+static void eg_link_work(struct work_struct *w)
+{
+	struct eg_net *en = container_of(to_delayed_work(w), struct eg_net,
+					 link_work);
+	struct net_device *ndev = en->ndev;
+	unsigned long flags;
+	struct eg_link l;
+	bool up;
+
+	if (!eg_read_status(en->st, &l))
+		goto again;
+	up = eg_link_up(&l);
+	if (l.install_errno != en->install_errno_seen) {
+		en->install_errno_seen = l.install_errno;
+		if (l.install_errno)
+			netdev_err(ndev, "eptgate refused the trampoline %s: %pe\n",
+				   firmware, ERR_PTR(l.install_errno));
+	}
+	if (up == netif_carrier_ok(ndev) && l.gen == en->link.gen)
+		goto again;
+
+	rtnl_lock();
+	if (ndev->reg_state != NETREG_REGISTERED) {
+		rtnl_unlock();
+		return;
+	}
+	if (up && l.mtu >= ETH_MIN_MTU) {
+		ndev->max_mtu = min_t(u32, l.mtu, EG_PCI_PKT_SLOT - ETH_HLEN);
+		if (ndev->mtu > ndev->max_mtu)
+			dev_set_mtu(ndev, ndev->max_mtu);
+	}
+	spin_lock_irqsave(&en->lock, flags);
+	en->link = l;
+	if (!up)
+		eg_drop_pending(en, &en->c.drop_no_link);
+	if (up && !netif_carrier_ok(ndev)) {
+		en->c.link_up++;
+		netif_carrier_on(ndev);
+		netdev_info(ndev, "link up: view %u, peer %pM, mtu %u\n",
+			    l.view, l.peer_mac, l.mtu);
+	} else if (!up && netif_carrier_ok(ndev)) {
+		en->c.link_down++;
+		netif_carrier_off(ndev);
+		netdev_info(ndev, "link down\n");
+	}
+	if (netif_running(ndev) && netif_queue_stopped(ndev) && !en->pending)
+		netif_wake_queue(ndev);
+	spin_unlock_irqrestore(&en->lock, flags);
+	rtnl_unlock();
+again:
+	if (!READ_ONCE(en->stopping))
+		queue_delayed_work(system_wq, &en->link_work, EG_LINK_POLL);
+}
+
+static int eg_open(struct net_device *ndev)
+{
+	struct eg_net *en = netdev_priv(ndev);
+
+	netif_start_queue(ndev);
+	mod_delayed_work(system_wq, &en->link_work, 0);
+	return 0;
+}
+
+static int eg_stop(struct net_device *ndev)
+{
+	struct eg_net *en = netdev_priv(ndev);
+	unsigned long flags;
+
+	/* no xmit runs now (dev_deactivate); with nothing pending the
+	 * retry timer does not re-arm, so del_timer_sync() is final
+	 */
+	netif_stop_queue(ndev);
+	spin_lock_irqsave(&en->lock, flags);
+	eg_drop_pending(en, &en->c.drop_no_link);
+	spin_unlock_irqrestore(&en->lock, flags);
+	del_timer_sync(&en->retry);
+	return 0;
+}
+
+static void eg_get_stats64(struct net_device *ndev,
+			   struct rtnl_link_stats64 *s)
+{
+	struct eg_net *en = netdev_priv(ndev);
+	unsigned long flags;
+
+	spin_lock_irqsave(&en->lock, flags);
+	s->tx_packets = en->c.tx_packets;
+	s->tx_bytes = en->c.tx_bytes;
+	s->tx_errors = en->c.err_pkt_len + en->c.err_too_small +
+		       en->c.err_status;
+	s->tx_dropped = en->c.drop_call_failed + en->c.drop_no_link +
+			en->c.drop_runt + en->c.drop_oversize;
+	s->tx_carrier_errors = en->c.drop_no_link;
+	spin_unlock_irqrestore(&en->lock, flags);
+}
+
+static const struct net_device_ops eg_netdev_ops = {
+	.ndo_open = eg_open,
+	.ndo_stop = eg_stop,
+	.ndo_start_xmit = eg_start_xmit,
+	.ndo_get_stats64 = eg_get_stats64,
+	.ndo_set_mac_address = eth_mac_addr,
+	.ndo_validate_addr = eth_validate_addr,
+};
+
+static int eg_get_sset_count(struct net_device *ndev, int sset)
+{
+	return sset == ETH_SS_STATS ? EG_NSTATS : -EOPNOTSUPP;
+}
+
+static void eg_get_strings(struct net_device *ndev, u32 sset, u8 *data)
+{
+	if (sset != ETH_SS_STATS)
+		return;
+	memcpy(data, eg_counter_names, sizeof(eg_counter_names));
+	data += sizeof(eg_counter_names);
+	memcpy(data, eg_tx_stat_names, sizeof(eg_tx_stat_names));
+	data += sizeof(eg_tx_stat_names);
+	memcpy(data, eg_link_names, sizeof(eg_link_names));
+}
+
+static void eg_get_ethtool_stats(struct net_device *ndev,
+				 struct ethtool_stats *stats, u64 *data)
+{
+	struct eg_net *en = netdev_priv(ndev);
+	unsigned long flags;
+	struct eg_link l;
+
+	spin_lock_irqsave(&en->lock, flags);
+	memcpy(data, &en->c, sizeof(en->c));
+	data += sizeof(en->c) / sizeof(u64);
+	memcpy(data, &en->tx, sizeof(en->tx));
+	data += sizeof(en->tx) / sizeof(u64);
+	spin_unlock_irqrestore(&en->lock, flags);
+	if (!eg_read_status(en->st, &l))
+		memset(&l, 0, sizeof(l));
+	*data++ = l.state;
+	*data++ = l.view;
+	*data++ = -l.install_errno;	/* a positive errno */
+	*data++ = l.mtu;
+	*data++ = l.links_up;
+	*data++ = l.links_down;
+}
+
+static void eg_get_drvinfo(struct net_device *ndev,
+			   struct ethtool_drvinfo *info)
+{
+	struct eg_net *en = netdev_priv(ndev);
+
+	strscpy(info->driver, EG_DRV_NAME, sizeof(info->driver));
+	strscpy(info->bus_info, pci_name(en->pdev), sizeof(info->bus_info));
+	strscpy(info->fw_version, firmware, sizeof(info->fw_version));
+}
+
+static const struct ethtool_ops eg_ethtool_ops = {
+	.get_drvinfo = eg_get_drvinfo,
+	.get_link = ethtool_op_get_link,
+	.get_sset_count = eg_get_sset_count,
+	.get_strings = eg_get_strings,
+	.get_ethtool_stats = eg_get_ethtool_stats,
+};
+
+/*
+ * A VMFUNC whose view is gone (the link went down between the status
+ * read and the call) raises #UD with the vCPU still in the default view.
+ * Skipping that VMFUNC is then exactly "no switch": the trampoline sees
+ * no canary and returns EG_TR_E_NOT_IN_VIEW instead of the guest oopsing.
+ * Only the trampoline's code range, only a real VMFUNC there.
+ */
+static int eg_die_notify(struct notifier_block *nb, unsigned long val,
+			 void *data)
+{
+	struct eg_net *en = container_of(nb, struct eg_net, die_nb);
+	struct die_args *args = data;
+	struct pt_regs *regs = args->regs;
+	unsigned long ip = instruction_pointer(regs);
+	unsigned long t = (unsigned long)en->t;
+	const u8 *p;
+
+	if (val != DIE_TRAP || args->trapnr != X86_TRAP_UD || user_mode(regs) ||
+	    ip < t || ip + 3 > t + EG_PCI_DATA_OFF)
+		return NOTIFY_DONE;
+	p = (const u8 *)ip;
+	if (p[0] != 0x0f || p[1] != 0x01 || p[2] != 0xd4)
+		return NOTIFY_DONE;
+	/* the faulting CPU is inside eg_flush(), holding en->lock */
+	en->c.vmfunc_ud++;
+	instruction_pointer_set(regs, ip + 3);
+	return NOTIFY_STOP;
+}
+
+static int eg_map_bar(struct eg_net *en)
+{
+	struct pci_dev *pdev = en->pdev;
+	resource_size_t start = pci_resource_start(pdev, EG_PCI_MEM_BAR);
+	unsigned long *pfns;
+	unsigned int i, n;
+
+	en->t_len = pci_resource_len(pdev, EG_PCI_MEM_BAR);
+	n = en->t_len >> PAGE_SHIFT;
+	pfns = kvmalloc_array(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		pfns[i] = PHYS_PFN(start) + i;
+	/* ioremap() is NX; the code at T must be executable */
+	en->t = vmap_pfn(pfns, n, PAGE_KERNEL_EXEC);
+	kvfree(pfns);
+	if (!en->t) {
+		dev_err(&pdev->dev, "vmap_pfn of BAR %d (%u pages) failed\n",
+			EG_PCI_MEM_BAR, n);
+		return -ENOMEM;
+	}
+	en->mb = (struct eg_tramp_mailbox *)(en->t + EG_PCI_MAILBOX_OFF);
+	en->st = (const struct eg_pci_status *)(en->t + EG_PCI_STATUS_OFF);
+	en->pkt = en->t + EG_PCI_PKT_OFF;
+	return 0;
+}
+
+/* The BARs and registers of a version-1 eptgate-pci, or -ENODEV. */
+static int eg_check_device(struct eg_net *en)
+{
+	struct device *dev = &en->pdev->dev;
+	struct pci_dev *pdev = en->pdev;
+
+	if (!(pci_resource_flags(pdev, EG_PCI_REG_BAR) & IORESOURCE_MEM) ||
+	    pci_resource_len(pdev, EG_PCI_REG_BAR) < EG_PCI_REG_STATE + 4) {
+		dev_err(dev, "no register BAR %d (an eptgate-pci without registers?)\n",
+			EG_PCI_REG_BAR);
+		return -ENODEV;
+	}
+	if (!(pci_resource_flags(pdev, EG_PCI_MEM_BAR) & IORESOURCE_MEM)) {
+		dev_err(dev, "no memory BAR %d\n", EG_PCI_MEM_BAR);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int eg_check_regs(struct eg_net *en)
+{
+	struct device *dev = &en->pdev->dev;
+	u64 need, have;
+	u32 v;
+
+	v = ioread32(en->regs + EG_PCI_REG_MAGIC);
+	if (v != EG_PCI_MAGIC) {
+		dev_err(dev, "bad magic %#x, expected %#x\n", v, EG_PCI_MAGIC);
+		return -ENODEV;
+	}
+	v = ioread32(en->regs + EG_PCI_REG_VERSION);
+	if (v != EG_PCI_VERSION) {
+		dev_err(dev, "device version %u, this driver knows %u\n", v,
+			EG_PCI_VERSION);
+		return -ENODEV;
+	}
+	v = ioread32(en->regs + EG_PCI_REG_WINDOW_LEN);
+	need = EG_PCI_WINDOW_OFF + ((u64)v << 20);
+	have = pci_resource_len(en->pdev, EG_PCI_MEM_BAR);
+	if (!v || have < need) {
+		dev_err(dev, "BAR %d is %llu bytes, the layout with a %u MiB window needs %llu\n",
+			EG_PCI_MEM_BAR, have, v, need);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int eg_install(struct eg_net *en)
+{
+	struct device *dev = &en->pdev->dev;
+	size_t max = min_t(size_t, EPTGATE_TRAMPOLINE_BLOB_MAX,
+			   EG_PCI_PKT_OFF - EG_PCI_BLOB_OFF);
+	int ret;
+	s32 r;
+
+	ret = request_firmware(&en->fw, firmware, dev);
+	if (ret) {
+		dev_err(dev, "request_firmware(%s): %pe\n", firmware,
+			ERR_PTR(ret));
+		return ret;
+	}
+	if (!en->fw->size || en->fw->size > max) {
+		dev_err(dev, "%s is %zu bytes, the staging area takes 1..%zu\n",
+			firmware, en->fw->size, max);
+		return -EFBIG;
+	}
+	memcpy(en->t + EG_PCI_BLOB_OFF, en->fw->data, en->fw->size);
+	iowrite32(en->fw->size, en->regs + EG_PCI_REG_BLOB_LEN);
+	iowrite32(EG_PCI_CMD_INSTALL, en->regs + EG_PCI_REG_CMD);
+	r = ioread32(en->regs + EG_PCI_REG_RESULT);
+	if (r) {
+		dev_err(dev, "the device refused %s (%zu bytes): %pe\n",
+			firmware, en->fw->size, ERR_PTR(r < 0 ? r : -EIO));
+		return r < 0 ? r : -EIO;
+	}
+	dev_info(dev, "%s staged (%zu bytes)\n", firmware, en->fw->size);
+	return 0;
+}
+
+static void eg_free(struct eg_net *en)
+{
+	if (en->t)
+		vunmap(en->t);
+	release_firmware(en->fw);
+	if (en->regs)
+		pci_iounmap(en->pdev, en->regs);
+	pci_release_regions(en->pdev);
+	pci_disable_device(en->pdev);
+}
+
+static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct net_device *ndev;
+	struct eg_net *en;
+	int ret;
+
+	ndev = alloc_etherdev(sizeof(*en));
+	if (!ndev)
+		return -ENOMEM;
+	SET_NETDEV_DEV(ndev, &pdev->dev);
+	en = netdev_priv(ndev);
+	en->pdev = pdev;
+	en->ndev = ndev;
+	spin_lock_init(&en->lock);
+	timer_setup(&en->retry, eg_retry_timer, 0);
+	INIT_DELAYED_WORK(&en->link_work, eg_link_work);
+
+	ret = pci_enable_device(pdev);
+	if (ret) {
+		dev_err(&pdev->dev, "pci_enable_device: %pe\n", ERR_PTR(ret));
+		goto err_free_netdev;
+	}
+	ret = eg_check_device(en);
+	if (ret)
+		goto err_disable;
+	ret = pci_request_regions(pdev, EG_DRV_NAME);
+	if (ret) {
+		dev_err(&pdev->dev, "BARs busy: %pe\n", ERR_PTR(ret));
+		goto err_disable;
+	}
+	en->regs = pci_iomap(pdev, EG_PCI_REG_BAR, 0);
+	if (!en->regs) {
+		dev_err(&pdev->dev, "pci_iomap of BAR %d failed\n",
+			EG_PCI_REG_BAR);
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	ret = eg_check_regs(en);
+	if (ret)
+		goto err_release;
+	ret = eg_map_bar(en);
+	if (ret)
+		goto err_release;
+	ret = eg_install(en);
+	if (ret)
+		goto err_release;
+
+	strscpy(ndev->name, "eg%d", sizeof(ndev->name));
+	ndev->netdev_ops = &eg_netdev_ops;
+	ndev->ethtool_ops = &eg_ethtool_ops;
+	ndev->flags |= IFF_NOARP;
+	/* no offloads: the stack completes checksums and segments */
+	ndev->features = 0;
+	ndev->hw_features = 0;
+	ndev->min_mtu = ETH_MIN_MTU;
+	ndev->max_mtu = EG_PCI_PKT_SLOT - ETH_HLEN;
+	if (eg_read_status(en->st, &en->link) && en->link.mtu >= ETH_MIN_MTU)
+		ndev->mtu = min_t(u32, en->link.mtu, ndev->max_mtu);
+	en->link.state = EG_PCI_STATE_DOWN;	/* the work decides */
+	en->link.gen = ~0u;
+	eth_hw_addr_random(ndev);
+	netif_carrier_off(ndev);
+
+	en->die_nb.notifier_call = eg_die_notify;
+	ret = register_die_notifier(&en->die_nb);
+	if (ret)
+		goto err_stop;
+	ret = register_netdev(ndev);
+	if (ret) {
+		dev_err(&pdev->dev, "register_netdev: %pe\n", ERR_PTR(ret));
+		goto err_die;
+	}
+	pci_set_drvdata(pdev, en);
+	queue_delayed_work(system_wq, &en->link_work, 0);
+	netdev_info(ndev, "eptgate-pci %s: BAR %d %zu KiB mapped at T\n",
+		    pci_name(pdev), EG_PCI_MEM_BAR, en->t_len >> 10);
+	return 0;
+
+err_die:
+	unregister_die_notifier(&en->die_nb);
+err_stop:
+	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);
+err_release:
+	eg_free(en);
+	goto err_free_netdev;
+err_disable:
+	pci_disable_device(pdev);
+err_free_netdev:
+	free_netdev(ndev);
+	return ret;
+}
+
+static void eg_remove(struct pci_dev *pdev)
+{
+	struct eg_net *en = pci_get_drvdata(pdev);
+	struct net_device *ndev = en->ndev;
+
+	WRITE_ONCE(en->stopping, true);
+	unregister_netdev(ndev);	/* eg_stop: no frame pending after */
+	cancel_delayed_work_sync(&en->link_work);
+	del_timer_sync(&en->retry);
+	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);
+	unregister_die_notifier(&en->die_nb);
+	eg_free(en);
+	free_netdev(ndev);
+}
+
+static const struct pci_device_id eg_pci_ids[] = {
+	{ PCI_DEVICE(EG_PCI_VENDOR_ID, EG_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, eg_pci_ids);
+
+static struct pci_driver eg_pci_driver = {
+	.name = EG_DRV_NAME,
+	.id_table = eg_pci_ids,
+	.probe = eg_probe,
+	.remove = eg_remove,
+};
+module_pci_driver(eg_pci_driver);
+
+MODULE_DESCRIPTION("eptgate fast path: the sending guest's netdev");
+MODULE_LICENSE("GPL");
+MODULE_FIRMWARE("eptgate/tramp.signed");
