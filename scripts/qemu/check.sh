@@ -41,6 +41,17 @@ st=$?
 [ "$st" = 0 ] && echo "$msg" | grep -q 'PCI device 1af4:10f0'
 result $? "eptgate-pci with path=/dev/null realizes (1af4:10f0 in info pci)"
 
+# the sender's device (qemu/patches/0004-*): BARs, registers, INSTALL (send-check.sh)
+"$here/send-check.sh" "$Q" 2>&1 | tee "${EPTGATE_BUILD:-$top/build}/send-check.log"
+counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "${EPTGATE_BUILD:-$top/build}/send-check.log" | tail -n 1)
+if [ -n "$counts" ]; then
+	set -- $counts
+	pass=$((pass + $1))
+	fail=$((fail + $3))
+else
+	result 1 "send-check.sh gave no verdict"
+fi
+
 mkdir -p "$out"
 "$here/pair-test.sh" "$out" 2>&1 | tee "$out/pair-test.log"
 st=${PIPESTATUS[0]}
