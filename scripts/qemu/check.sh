@@ -3,6 +3,7 @@
 #   1. scripts/qemu/build.sh builds (or finds cached) qemu-system-x86_64
 #   2. a second build.sh is a no-op (cache hit: the binary is not rebuilt)
 #   3. eptgate-pci (qemu/patches) realizes / fails to realize on this host (-accel qtest)
+#   3b. scripts/qemu/send-check.sh: the sender's BARs, registers, INSTALL (-accel qtest)
 #   4. scripts/qemu/pair-test.sh: the verdict of the emulated run (its TAP counts)
 # Last line: "N passed, N failed"; exit 0 iff nothing failed.
 set -uo pipefail

@@ -4,7 +4,8 @@
 # refused window-size values, INSTALL of a signed trampoline blob (payload in the code ROM),
 # malformed blobs, STOP; and that patch 0002's linux-headers equal uapi/linux/.
 # Prints "send-check: ok - ..." / "send-check: FAIL - ..." lines, last line "N passed, N failed";
-# exit 0 iff nothing failed.  Env: EPTGATE_BUILD (scratch: $B/send-check), SIGN_FILE.
+# exit 0 iff nothing failed.  Env: EPTGATE_BUILD (scratch: $B/send-check), SIGN_FILE, QEMU_SHARE (firmware dir),
+# TRAMP_BIN (default build/guest/tramp.bin, made with `make guest` when missing).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +20,13 @@ result() { # result STATUS TEXT
 	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "send-check: ok - $2"
 	else fail=$((fail + 1)); echo "send-check: FAIL - $2"; fi
 }
-QA=(-L "$B/qemu/share" -M q35 -accel qtest -nodefaults -display none -m 128)
+# sign-file: $SIGN_FILE, else the harness's unpacked kbuild (build/headers-6.1), else
+# eptgate-sign's own search
+for f in "$B"/headers-6.1/root/usr/lib/linux-kbuild-6.1/scripts/sign-file \
+	/work/main/build/headers-6.1/root/usr/lib/linux-kbuild-6.1/scripts/sign-file; do
+	[ -n "${SIGN_FILE:-}" ] || [ ! -x "$f" ] || export SIGN_FILE=$f
+done
+QA=(-L "${QEMU_SHARE:-$B/qemu/share}" -M q35 -accel qtest -nodefaults -display none -m 128)
 
 # --- 0002's header copies equal the uapi headers ------------------------------------------
 for h in eptgate.h eptgate_pci.h; do
