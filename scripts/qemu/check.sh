@@ -4,6 +4,7 @@
 #   2. a second build.sh is a no-op (cache hit: the binary is not rebuilt)
 #   3. eptgate-pci (qemu/patches) realizes / fails to realize on this host (-accel qtest);
 #      recv-check.sh: virtio-net-pci's eptgate property (patch 0003), same accelerator
+#   3b. scripts/qemu/send-check.sh: the sender's BARs, registers, INSTALL (-accel qtest)
 #   4. scripts/qemu/pair-test.sh: the verdict of the emulated run (its TAP counts)
 # Last line: "N passed, N failed"; exit 0 iff nothing failed.
 set -uo pipefail
@@ -51,6 +52,16 @@ while IFS= read -r l; do
 	esac
 done < <("$here/recv-check.sh" "$Q" "${EPTGATE_BUILD:-$top/build}/qemu/share" \
 	"${EPTGATE_BUILD:-$top/build}/qemu/src" 2>&1)
+# the sender's device (qemu/patches/0004-*): BARs, registers, INSTALL (send-check.sh)
+"$here/send-check.sh" "$Q" 2>&1 | tee "${EPTGATE_BUILD:-$top/build}/send-check.log"
+counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "${EPTGATE_BUILD:-$top/build}/send-check.log" | tail -n 1)
+if [ -n "$counts" ]; then
+	set -- $counts
+	pass=$((pass + $1))
+	fail=$((fail + $3))
+else
+	result 1 "send-check.sh gave no verdict"
+fi
 
 mkdir -p "$out"
 "$here/pair-test.sh" "$out" 2>&1 | tee "$out/pair-test.log"
