@@ -13,6 +13,7 @@ wanted=(
 	openssl libssl-dev keyutils       # trampoline signing, keyring management
 	kmod                              # modinfo
 	dkms                              # the DKMS check (dkms build into build/dkms only)
+	python3 python3-docutils          # JSON schema check, patch 0002's header copy; rst2man
 )
 missing=()
 for p in "${wanted[@]}"; do
