@@ -146,6 +146,14 @@ for r in "${runs[@]}"; do
 		"$(grep -o 'whole run .*' "$L/bochs-$name.log"); serial log: $B/bochs-$name/serial.txt"
 done
 
+# What eptgatectl --json printed against the live VMs of list_test, against the schema
+# (list_test itself checks the contents, inside the emulated machine).
+for r in "${runs[@]}"; do
+	read -r s cpus name <<<"$r"
+	stage "eptgatectl-json-$name" python3 scripts/json-schema-check.py \
+		Documentation/eptgatectl.schema.json --serial "$B/bochs-$name/serial.txt" --min 2
+done
+
 # eptgate's QEMU (Documentation/qemu.rst): its build, and two L2 Linux VMs with Debian's stock
 # virtio_net inside the emulated CPU (6.1).  CHECK_QEMU=0 leaves it out.
 if [ "${CHECK_QEMU:-1}" != 0 ]; then
