@@ -91,6 +91,10 @@ for s in "${series[@]}"; do
 	stage "module-$s" make -s module KDIR="$kdir" B="$B/$abi"
 done
 stage selftests-build make -s selftests
+# eptgatectl (-Werror) and its man page, installed into a scratch DESTDIR
+stage eptgatectl-install bash -c 'rm -rf "$1" && make -s install DESTDIR="$1" PREFIX=/usr &&
+	test -x "$1/usr/sbin/eptgatectl" && test -s "$1/usr/share/man/man8/eptgatectl.8" &&
+	{ "$1/usr/sbin/eptgatectl" --device /nonexistent list 2>&1; [ $? = 1 ]; }' _ "$B/install-check"
 stage dkms scripts/dkms/dkms-check.sh
 
 # The emulated machines.  Bochs is single threaded whatever BX_CPUS is: CHECK_JOBS runs at a

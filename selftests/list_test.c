@@ -282,6 +282,22 @@ static void print_json(const char *what, const char *out)
 	fflush(stdout);
 }
 
+/* The human output, into the log as comments; it must succeed. */
+static void print_human(const char *tool, const char *const *args)
+{
+	char *out, *line, *save = NULL;
+	int status;
+
+	out = run_tool(tool, args, &status);
+	TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status) && *out,
+		    "eptgatectl %s: exit status 0x%x, %zu bytes of output",
+		    args[0], status, strlen(out));
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		ksft_print_msg("eptgatectl %s: %s\n", args[0], line);
+	free(out);
+}
+
 /* eptgatectl --json list and show VM against the module's own answers. */
 static void check_eptgatectl(const char *tool, int dev, uint64_t id,
 			     uint64_t peer_id)
@@ -363,6 +379,16 @@ static void check_eptgatectl(const char *tool, int dev, uint64_t id,
 	json_free(doc);
 	free(out);
 	free(vms);
+
+	{
+		const char *list[] = { "list", NULL };
+		const char *show[] = { "show", idbuf, NULL };
+		const char *stats[] = { "stats", NULL };
+
+		print_human(tool, list);
+		print_human(tool, show);
+		print_human(tool, stats);
+	}
 }
 
 /* ---- main ----------------------------------------------------------------- */
