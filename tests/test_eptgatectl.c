@@ -265,6 +265,38 @@ static const char stats_txt[] =
 	"     0    1         1000          999           40          1\n"
 	"VM 9 (pid 0), switching off\n";
 
+/* The same facts as list_txt and show_txt, as JSON. */
+static const char list_json[] =
+	"{\"schema_version\":1,\"vms\":[{\"vm_id\":7,\"pid\":4242,\"switching\":true,\"sus"
+	"pended\":false,\"dirty_logging\":false,\"dying\":false,\"vcpus\":2,\"vcpus_wit"
+	"h_stats\":1,\"views\":2,\"ranges\":5,\"windows\":2,\"trampolines\":1,\"grants\":0"
+	",\"peer_windows\":0},{\"vm_id\":9,\"pid\":0,\"switching\":false,\"suspended\":tr"
+	"ue,\"dirty_logging\":true,\"dying\":false,\"vcpus\":0,\"vcpus_with_stats\":0,\""
+	"views\":0,\"ranges\":0,\"windows\":0,\"trampolines\":0,\"grants\":1,\"peer_windo"
+	"ws\":2}]}"
+	"\n";
+
+static const char show_json[] =
+	"{\"schema_version\":1,\"vm\":{\"vm_id\":7,\"pid\":4242,\"switching\":true,\"suspe"
+	"nded\":false,\"dirty_logging\":false,\"dying\":false,\"vcpus\":2,\"vcpus_with_"
+	"stats\":1,\"views\":2,\"ranges\":5,\"windows\":2,\"trampolines\":1,\"grants\":0,\""
+	"peer_windows\":0},\"views\":[{\"view\":1,\"trampoline\":null,\"stats\":{\"switch"
+	"es\":3,\"exits\":40,\"ept_violations\":12,\"lazy_fills\":11,\"fallbacks\":1,\"za"
+	"ps\":2,\"event_fallbacks\":0,\"doorbells\":0,\"fill_retries\":0},\"ranges\":[{\""
+	"kind\":\"ram\",\"gpa\":0,\"len\":1048576,\"access\":\"rwx\",\"peer\":null},{\"kind\":"
+	"\"window\",\"gpa\":268435456,\"len\":4096,\"access\":\"r--\",\"peer\":{\"vm_id\":9,\""
+	"pid\":0,\"gpa\":268435456,\"via\":\"binding\"}}]},{\"view\":2,\"trampoline\":{\"co"
+	"de_gpa\":805306368,\"code_len\":4096,\"data_gpa\":805322752,\"doorbell_gpa\":"
+	"939524096},\"stats\":{\"switches\":0,\"exits\":0,\"ept_violations\":0,\"lazy_fi"
+	"lls\":0,\"fallbacks\":0,\"zaps\":0,\"event_fallbacks\":0,\"doorbells\":5,\"fill_"
+	"retries\":0},\"ranges\":[{\"kind\":\"window\",\"gpa\":536870912,\"len\":2097152,\""
+	"access\":\"rw-\",\"peer\":{\"vm_id\":9,\"pid\":0,\"gpa\":1073741824,\"via\":\"grant\""
+	"}},{\"kind\":\"trampoline\",\"gpa\":805306368,\"len\":16384,\"access\":\"r-x\",\"pe"
+	"er\":null},{\"kind\":\"trampoline\",\"gpa\":805322752,\"len\":16384,\"access\":\"r"
+	"w-\",\"peer\":null}]}],\"vcpus\":[{\"vcpu_idx\":0,\"view\":1,\"entries\":1000,\"ex"
+	"its\":999,\"exits_alt\":40,\"vmfunc_ud\":1}]}"
+	"\n";
+
 int main(int argc, char **argv)
 {
 	struct fake f = { .nr = 2, .t = 1700000000.25 };
@@ -335,6 +367,8 @@ int main(int argc, char **argv)
 		  "--json caps: one line, the cap names");
 	save_json(&r, "caps");
 	result_free(&r);
+	expect(&f, "list --json", 0, list_json, "");
+	expect(&f, "show 7 --json", 0, show_json, "");
 	r = run(&f, "list --json");
 	TAP_CHECK(!r.status && lines(r.out) == 1 &&
 		  strstr(r.out, "{\"vm_id\":9,\"pid\":0,\"switching\":false,\"suspended\":true,\"dirty_logging\":true,"),
