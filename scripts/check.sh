@@ -96,6 +96,12 @@ stage eptgatectl-install bash -c 'rm -rf "$1" && make -s install DESTDIR="$1" PR
 	test -x "$1/usr/sbin/eptgatectl" && test -s "$1/usr/share/man/man8/eptgatectl.8" &&
 	{ "$1/usr/sbin/eptgatectl" --device /nonexistent list 2>&1; [ $? = 1 ]; }' _ "$B/install-check"
 stage dkms scripts/dkms/dkms-check.sh
+# the pair's libvirt domain XMLs against libvirt's schema (one result per TAP line)
+scripts/libvirt-check.sh >"$L/libvirt.log" 2>&1
+libvirt_rc=$?
+tap libvirt "$L/libvirt.log"
+[ "$libvirt_rc" = 0 ] || [ "$(grep -c '^not ok' "$L/libvirt.log")" != 0 ] ||
+	{ fail=$((fail + 1)); echo "not ok - libvirt-check.sh (log: $L/libvirt.log)"; }
 
 # The emulated machines.  Bochs is single threaded whatever BX_CPUS is: CHECK_JOBS runs at a
 # time (one per host core), the most emulated CPUs (the longest run) first.
