@@ -205,6 +205,7 @@ struct eg_vcpu {
 
 struct eg_vm {
 	struct kvm *kvm;		/* reference held */
+	/* Both set at bind, before the eg_vm is hashed, then constant. */
 	u64 id;				/* module-wide, from 1 (list.c) */
 	struct pid *pid;		/* the binder's process, reference held */
 	struct hlist_node hnode;	/* eg_vm_hash: RCU, eg_mutex */
