@@ -13,7 +13,10 @@ The subset of JSON Schema 2020-12 that Documentation/eptgatectl.schema.json
 uses: local $ref, type, properties, required, additionalProperties
 (boolean), items, enum, const, minimum, maximum, pattern, oneOf.  Any
 other keyword in the schema is an error, so that the subset cannot
-silently ignore a constraint.  Python's standard library only.
+silently ignore a constraint.  Python's standard library only; where the
+jsonschema module is installed (Debian's python3-jsonschema, scripts/deps.sh),
+the schema and every document are also checked by its Draft 2020-12
+validator, and a document fails if either says no.
 """
 import json
 import re
@@ -105,10 +108,21 @@ def parse(text):
     return json.loads(text, object_pairs_hook=no_dup)
 
 
+def full_validator(root):
+    """jsonschema's Draft 2020-12 validator of @root, or None if not installed."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None
+    jsonschema.Draft202012Validator.check_schema(root)
+    return jsonschema.Draft202012Validator(root)
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
     root = json.load(open(argv[1]))
+    full = full_validator(root)
     args = argv[2:]
     docs = []   # (label, defname or None, text)
     minimum = 1
@@ -143,8 +157,14 @@ def main(argv):
     for i, (label, name, text) in enumerate(docs, 1):
         try:
             v = parse(text)
-            check(root, resolve(root, '#/$defs/' + name) if name else root, v, '$')
-            print('ok %d - %s matches the schema%s' % (i, label, ' (%s)' % name if name else ''))
+            sub = resolve(root, '#/$defs/' + name) if name else root
+            check(root, sub, v, '$')
+            if full:
+                errs = list(full.evolve(schema=dict(sub, **{'$defs': root['$defs']})).iter_errors(v))
+                if errs:
+                    raise Invalid('jsonschema: %s' % errs[0].message)
+            print('ok %d - %s matches the schema%s%s' % (i, label, ' (%s)' % name if name else '',
+                                                         ' (also jsonschema)' if full else ''))
         except (Invalid, ValueError, KeyError) as e:
             failed += 1
             print('not ok %d - %s: %s' % (i, label, e))
