@@ -161,7 +161,7 @@ done
 for r in "${runs[@]}"; do
 	read -r s cpus name <<<"$r"
 	stage "eptgatectl-json-$name" python3 scripts/json-schema-check.py \
-		Documentation/eptgatectl.schema.json --serial "$B/bochs-$name/serial.txt" --min 2
+		Documentation/eptgatectl.schema.json --serial "$B/bochs-$name/serial.txt" --min 4
 done
 
 # eptgate's QEMU (Documentation/qemu.rst): its build, and two L2 Linux VMs with Debian's stock

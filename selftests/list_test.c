@@ -18,17 +18,19 @@
  * closed bindings go away and ids are not reused.
  *
  * If an eptgatectl binary sits next to this test (the payload puts the
- * static build there) or $EPTGATECTL names one, `eptgatectl --json list`
- * and `show` run against the live VMs and their JSON is checked
- * (well-formed, and the same facts); the JSON is printed to the log
- * between "# eptgatectl-json begin/end" lines for the host to check
- * against the schema (Documentation/eptgatectl.rst).
+ * static build there) or $EPTGATECTL names one, `eptgatectl --json list`,
+ * `show` and `stats --watch` run against the live VMs and their JSON is
+ * checked (well-formed, and the same facts); the JSON is printed to the
+ * log between "# eptgatectl-json begin/end" lines for the host to check
+ * against the schema (Documentation/eptgatectl.rst).  Its refusals
+ * (without CAP_SYS_ADMIN, as nobody) must be one line and exit 1.
  */
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,16 +212,23 @@ static bool find_eptgatectl(char *path, size_t len)
 	return access(path, X_OK) == 0;
 }
 
-/* Runs @tool with @args; returns its stdout (malloc()ed) and exit status. */
-static char *run_tool(const char *tool, const char *const *args, int *status)
+enum tool_as { AS_ROOT, AS_NO_SYS_ADMIN, AS_NOBODY };
+
+/*
+ * Runs @tool with @args (as root, without CAP_SYS_ADMIN in its bounding
+ * set, or as uid 65534); returns its stdout, malloc()ed, its exit status
+ * and, if @err, its stderr.
+ */
+static char *run_tool_as(const char *tool, const char *const *args,
+			 enum tool_as as, int *status, char **err)
 {
-	size_t len = 0, cap = 65536;
-	char *out = malloc(cap);
-	int p[2];
+	size_t len[2] = { 0, 0 }, cap[2] = { 65536, 4096 };
+	char *buf[2] = { malloc(cap[0]), malloc(cap[1]) };
+	int p[2][2], k;
 	pid_t pid;
 	ssize_t n;
 
-	TEST_ASSERT(out && !pipe(p), "pipe failed");
+	TEST_ASSERT(buf[0] && buf[1] && !pipe(p[0]) && !pipe(p[1]), "pipe failed");
 	pid = fork();
 	TEST_ASSERT(pid >= 0, "fork failed");
 	if (!pid) {
@@ -228,24 +237,45 @@ static char *run_tool(const char *tool, const char *const *args, int *status)
 
 		for (i = 0; args[i] && i < 6; i++)
 			argv[i + 1] = args[i];
-		dup2(p[1], 1);
-		close(p[0]);
+		dup2(p[0][1], 1);
+		dup2(p[1][1], 2);
+		close(p[0][0]);
+		close(p[1][0]);
+		/* the bounding set survives exec; root's capabilities do not */
+		if (as == AS_NO_SYS_ADMIN && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN))
+			_exit(126);
+		if (as == AS_NOBODY && (setresgid(65534, 65534, 65534) ||
+					setresuid(65534, 65534, 65534)))
+			_exit(126);
 		execv(tool, (char *const *)argv);
 		_exit(127);
 	}
-	close(p[1]);
-	while ((n = read(p[0], out + len, cap - len - 1)) > 0) {
-		len += n;
-		if (len + 1 == cap) {
-			cap *= 2;
-			out = realloc(out, cap);
-			TEST_ASSERT(out, "realloc");
+	close(p[0][1]);
+	close(p[1][1]);
+	/* stderr is small: read it after stdout's end */
+	for (k = 0; k < 2; k++) {
+		while ((n = read(p[k][0], buf[k] + len[k], cap[k] - len[k] - 1)) > 0) {
+			len[k] += n;
+			if (len[k] + 1 == cap[k]) {
+				cap[k] *= 2;
+				buf[k] = realloc(buf[k], cap[k]);
+				TEST_ASSERT(buf[k], "realloc");
+			}
 		}
+		buf[k][len[k]] = 0;
+		close(p[k][0]);
 	}
-	out[len] = 0;
-	close(p[0]);
 	TEST_ASSERT(waitpid(pid, status, 0) == pid, "waitpid");
-	return out;
+	if (err)
+		*err = buf[1];
+	else
+		free(buf[1]);
+	return buf[0];
+}
+
+static char *run_tool(const char *tool, const char *const *args, int *status)
+{
+	return run_tool_as(tool, args, AS_ROOT, status, NULL);
 }
 
 static const struct json *json_vm(const struct json *vms, uint64_t id)
@@ -388,6 +418,67 @@ static void check_eptgatectl(const char *tool, int dev, uint64_t id,
 		print_human(tool, list);
 		print_human(tool, show);
 		print_human(tool, stats);
+	}
+
+	/* two samples of stats --json --watch, 0.2 s apart */
+	{
+		const char *args[] = { "--json", "stats", "--watch", "0.2",
+				       "--count", "2", NULL };
+		const struct json *t;
+		double t0 = 0;
+		char *nl;
+
+		out = run_tool(tool, args, &status);
+		print_json("stats", out);
+		TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
+			    "eptgatectl --json stats --watch: exit status 0x%x", status);
+		nl = strchr(out, '\n');
+		TEST_ASSERT(nl && nl[1] && strchr(nl + 1, '\n') &&
+			    !strchr(nl + 1, '\n')[1],
+			    "eptgatectl --json stats --watch 0.2 --count 2: not two lines");
+		*nl = 0;
+		for (i = 0; i < 2; i++) {
+			doc = json_parse(i ? nl + 1 : out, err, sizeof(err));
+			TEST_ASSERT(doc, "eptgatectl --json stats: sample %u not JSON: %s",
+				    i + 1, err);
+			t = json_get(doc, "time");
+			TEST_ASSERT(t && t->type == JSON_NUMBER &&
+				    json_vm(json_get(doc, "vms"), id),
+				    "eptgatectl --json stats: sample %u without time or VM %lu",
+				    i + 1, id);
+			if (!i)
+				t0 = t->d;
+			else
+				TEST_ASSERT(t->d - t0 >= 0.15,
+					    "eptgatectl --json stats --watch 0.2: samples %.3f s apart",
+					    t->d - t0);
+			json_free(doc);
+		}
+		free(out);
+	}
+
+	/* refused: one line on stderr, exit 1, nothing on stdout */
+	{
+		static const struct {
+			enum tool_as as;
+			const char *line;
+		} refusals[] = {
+			{ AS_NO_SYS_ADMIN, "eptgatectl: EPTGATE_LIST_VMS: Operation not permitted (needs CAP_SYS_ADMIN)\n" },
+			{ AS_NOBODY, "eptgatectl: /dev/eptgate: Permission denied (run as root)\n" },
+		};
+		const char *args[] = { "list", NULL };
+		char *e;
+
+		for (i = 0; i < 2; i++) {
+			out = run_tool_as(tool, args, refusals[i].as, &status, &e);
+			TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+				    !*out && !strcmp(e, refusals[i].line),
+				    "eptgatectl list %s: exit status 0x%x, stdout \"%s\", stderr \"%s\"; expected exit 1 and \"%s\"",
+				    i ? "as uid 65534" : "without CAP_SYS_ADMIN", status,
+				    out, e, refusals[i].line);
+			free(out);
+			free(e);
+		}
 	}
 }
 
@@ -638,7 +729,7 @@ int main(void)
 	/* 9: eptgatectl against the live VMs */
 	if (have_tool) {
 		check_eptgatectl(tool, p.dev, id, peer_id);
-		ksft_test_result_pass("eptgatectl --json list / show %lu: the same VMs, views, ranges and counters\n",
+		ksft_test_result_pass("eptgatectl --json list / show %lu / stats --watch: the same VMs, views, ranges and counters; refused without CAP_SYS_ADMIN and as nobody, one line, exit 1\n",
 				      id);
 	} else {
 		ksft_test_result_skip("no eptgatectl next to the test\n");
