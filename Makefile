@@ -13,7 +13,7 @@
 #   make dkms-install DKMS: the source into /usr/src/eptgate-VERSION, dkms install
 #                     (rebuilt for every kernel installed later)
 #   make dkms-check   dkms build against both kernels' headers, in build/dkms only
-#   make eptgatectl   the operator's tool (tools/eptgatectl), into build/eptgatectl
+#   make eptgatectl   the operator's tool (tools/eptgatectl) and its man page (rst2man)
 #   make install      eptgatectl and its man page into $(DESTDIR)$(PREFIX)
 #                     (PREFIX /usr/local: sbin/, share/man/man8/)
 #   make unit | fuzz | modules-all | selftests | deps | clean
@@ -59,7 +59,7 @@ RST2MAN ?= $(firstword $(shell command -v rst2man rst2man.py 2>/dev/null))
 .PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp \
 	demo deps clean bench dkms-install dkms-check eptgatectl install
 
-all: module selftests eptgatectl
+all: module selftests $(B)/eptgatectl/eptgatectl
 
 # Kbuild writes objects next to the sources: each kernel gets its own copy.
 define build_module
