@@ -2,7 +2,7 @@
 #
 # eptgate top-level build.
 #
-#   make              eptgate.ko for $(KDIR), the selftests
+#   make              eptgate.ko for $(KDIR), the selftests, eptgatectl
 #   make check        everything that is tested: unit tests (ASan/UBSan),
 #                     a bounded fuzz run, checkpatch, the module for both
 #                     Debian kernels (W=1), and the selftests inside an
