@@ -35,7 +35,7 @@ static int report(FILE *err, const char *what, int r)
 {
 	const char *hint = "";
 
-	if (!strcmp(what, "/dev/eptgate") || what[0] == '/') {
+	if (what[0] == '/') {	/* the device: opening it failed */
 		if (r == -ENOENT || r == -ENXIO || r == -ENODEV)
 			hint = " (is eptgate.ko loaded?)";
 		else if (r == -EACCES || r == -EPERM)
