@@ -236,8 +236,8 @@ static const char caps_txt[] =
 	"bindings 2, table pages 37, own-RAM pages referenced 12, peer pages pinned 2\n";
 
 static const char list_txt[] =
-	"VM     PID      SWITCHING  VCPUS VIEWS RANGES WINDOWS TRAMP GRANTS MAPPED-BY\n"
-	"7      4242     on             2     2      5       2     1      0         0\n"
+	"VM     PID      SWITCHING            VCPUS VIEWS RANGES WINDOWS TRAMP GRANTS MAPPED-BY\n"
+	"7      4242     on                       2     2      5       2     1      0         0\n"
 	"9      0        off,paused,dirty-log     0     0      0       0     0      1         2\n";
 
 static const char show_txt[] =

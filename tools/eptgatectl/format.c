@@ -209,6 +209,7 @@ static void json_vm_info(struct jw *w, const char *key,
 void ectl_print_list(FILE *f, const struct eptgate_vm_info *vms, uint32_t nr,
 		     bool json)
 {
+	int sw = (int)strlen("SWITCHING");
 	char st[48];
 	uint32_t i;
 
@@ -227,14 +228,22 @@ void ectl_print_list(FILE *f, const struct eptgate_vm_info *vms, uint32_t nr,
 		fputs("no VM is bound\n", f);
 		return;
 	}
-	fprintf(f, "%-6s %-8s %-10s %5s %5s %6s %7s %5s %6s %9s\n", "VM", "PID",
-		"SWITCHING", "VCPUS", "VIEWS", "RANGES", "WINDOWS", "TRAMP",
+	/* the SWITCHING column as wide as its longest state */
+	for (i = 0; i < nr; i++) {
+		int len = (int)strlen(state_str(vms[i].flags, st, sizeof(st)));
+
+		if (len > sw)
+			sw = len;
+	}
+	fprintf(f, "%-6s %-8s %-*s %5s %5s %6s %7s %5s %6s %9s\n", "VM", "PID",
+		sw, "SWITCHING", "VCPUS", "VIEWS", "RANGES", "WINDOWS", "TRAMP",
 		"GRANTS", "MAPPED-BY");
 	for (i = 0; i < nr; i++) {
 		const struct eptgate_vm_info *v = &vms[i];
 
-		fprintf(f, "%-6" PRIu64 " %-8d %-10s %5u %5u %6u %7u %5u %6u %9u\n",
-			(uint64_t)v->vm_id, v->pid, state_str(v->flags, st, sizeof(st)),
+		fprintf(f, "%-6" PRIu64 " %-8d %-*s %5u %5u %6u %7u %5u %6u %9u\n",
+			(uint64_t)v->vm_id, v->pid, sw,
+			state_str(v->flags, st, sizeof(st)),
 			v->nr_vcpus, v->nr_views, v->nr_ranges, v->nr_windows,
 			v->nr_trampolines, v->nr_grants, v->nr_peer_windows);
 	}
