@@ -98,6 +98,7 @@ stage dkms scripts/dkms/dkms-check.sh
 jobs=${CHECK_JOBS:-$(nproc)}
 # The whole payload takes ~120-150 guest seconds: a stall shows its stacks after 300.
 export WATCHDOG=${WATCHDOG:-300}
+export HEARTBEAT=${HEARTBEAT:-60}
 mapfile -t order < <(printf '%s\n' "${runs[@]}" | sort -s -k2,2nr)
 running=0
 for r in "${order[@]}"; do
