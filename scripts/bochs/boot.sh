@@ -154,10 +154,10 @@ watch_serial() {
 		# blocked_s seconds means it is blocked in the host, and so is the guest's time
 		st=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
 		case "$st" in
-		R | '') idle_since="" ;;
+		R | Z | '') idle_since="" ;;
 		*) idle_since=${idle_since:-$SECONDS} ;;
 		esac
-		if [ "$blocked_s" -gt 0 ] && [ -n "$idle_since" ] &&
+		if [ -z "$done_at" ] && [ "$blocked_s" -gt 0 ] && [ -n "$idle_since" ] &&
 			[ $((SECONDS - idle_since)) -ge "$blocked_s" ] && [ ! -e .host-dump ]; then
 			bochs_blocked "$pid" >bochs-blocked.txt
 			echo "state $st, wchan $(cat "/proc/$pid/wchan" 2>/dev/null || echo '?') for $((SECONDS - idle_since)) s" >.bochs-blocked
