@@ -5,7 +5,7 @@
 # emulated CPU counts line by line.  The last line is "N passed, N failed".
 #
 # Environment: CHECK_FUZZ_SECONDS (per fuzz target, default 20), CHECK_KERNELS (the emulated
-# runs, default "6.1 6.12"; `make check-smp`: "6.1:2 6.1-rt:2"), CHECK_JOBS (runs at a time, default: host cores), BX_CPUS
+# runs, default "6.1 6.12 6.1-rt:2"; `make check-smp`: "6.1:2 6.1-rt:2"), CHECK_JOBS (runs at a time, default: host cores), BX_CPUS
 # (emulated CPUs of a run given without :N, default 1), TIMEOUT and WATCHDOG (per run: wall
 # and guest seconds, default 900 and 300; boot.sh, mkimage.sh).
 #
@@ -25,7 +25,7 @@ fail=0
 # the runs, and the kernel series they need (each once)
 runs=()	# "SERIES CPUS NAME"
 series=()
-for spec in ${CHECK_KERNELS:-6.1 6.12}; do
+for spec in ${CHECK_KERNELS:-6.1 6.12 6.1-rt:2}; do
 	s=${spec%%:*}
 	cpus=${BX_CPUS:-1}
 	name=$s
@@ -108,6 +108,7 @@ tap libvirt "$L/libvirt.log"
 jobs=${CHECK_JOBS:-$(nproc)}
 # The whole payload takes ~120-150 guest seconds: a stall shows its stacks after 300.
 export WATCHDOG=${WATCHDOG:-300}
+export HEARTBEAT=${HEARTBEAT:-60}
 mapfile -t order < <(printf '%s\n' "${runs[@]}" | sort -s -k2,2nr)
 running=0
 for r in "${order[@]}"; do

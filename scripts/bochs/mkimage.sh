@@ -86,6 +86,7 @@ printf '%s\n' "${KVM_INTEL_ARGS:-}" >"$root/etc/kvm-intel.args"
 # host, so by default the watchdog fires before boot.sh's TIMEOUT only on an idle host.
 wd=${WATCHDOG:-$(( ${TIMEOUT:-900} > 240 ? ${TIMEOUT:-900} - 120 : ${TIMEOUT:-900} / 2 ))}
 printf '%s\n' "$wd" >"$root/etc/watchdog.seconds"
+printf '%s\n' "${HEARTBEAT:-0}" >"$root/etc/heartbeat.seconds"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 mkdir -p "$root/eptgate"

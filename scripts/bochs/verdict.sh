@@ -11,7 +11,8 @@
 #     <the last test started>" (from the payload's "# running <test>" lines).  What follows
 #     the marker (sysrq stack dumps) is not searched for splats.
 #   - a missing "=== EPTGATE DONE" marker (timeout, hang, crash; the last test started is named;
-#     with boot.sh's "=== HOST CPU DUMP" it is a stall, and each CPU's rip is shown)
+#     with boot.sh's "=== HOST CPU DUMP" it is a stall, and each CPU's rip is shown; with its
+#     "=== HOST: Bochs was blocked" line the emulator, not the guest, stopped)
 #   - KFENCE asked for on the command line (kfence.sample_interval=N) but /init reports
 #     another interval, or its stats say it is disabled
 #   - zero TAP results, fewer results than the plans announced (a test program died), or a
@@ -49,13 +50,14 @@ function splat(s) {
 	       s ~ /Call Trace:?/
 }
 BEGIN { pass = 0; fail = 0; skip = 0; todo = 0; planned = 0; plans = 0; done = 0; nsplat = 0; nbail = 0
-	wd = 0; hd = 0; nrip = 0; last = ""; kf_want = ""; kf_have = ""; kf_off = 0 }
+	wd = 0; hd = 0; eb = 0; nrip = 0; last = ""; kf_want = ""; kf_have = ""; kf_off = 0 }
 {
 	line = $0
 	if (line ~ /^=== EPTGATE DONE/) done = 1
 	if (!wd && match(line, /^# running [^ ]+/)) last = substr(line, 11, RLENGTH - 10)
 	if (line ~ /^=== WATCHDOG/) { wd = 1; wdline = NR ": " line }
 	if (line ~ /^=== HOST CPU DUMP/) hd = 1
+	if (line ~ /^=== HOST: Bochs was blocked/ && match(line, /\([^)]*\)/)) { eb = 1; ebwhy = substr(line, RSTART, RLENGTH) }
 	if (hd && (line ~ /^=== cpu[0-9]+ rip / || line ~ /^=== HOST CPU DUMP failed/)) rip[++nrip] = substr(line, 5)
 	if (line ~ /^=== cmdline: / && match(line, /kfence\.sample_interval=[0-9]+/))
 		kf_want = substr(line, RSTART + 23, RLENGTH - 23)
@@ -109,7 +111,10 @@ END {
 	if (!done && !wd) {	# (after the watchdog, /init powers off without DONE)
 		problems++
 		print "FAIL: no \"=== EPTGATE DONE\" marker (timeout, hang or crash before the end of /init)"
-		if (hd) {
+		if (eb) {
+			printf "verdict: Bochs was blocked in the host during %s %s: the emulator stopped, not the guest\n", last != "" ? last : "the payload (no test started)", ebwhy
+			for (i = 1; i <= nrip; i++) print "verdict:   " rip[i]
+		} else if (hd) {
 			printf "verdict: no end by TIMEOUT in %s (a stall, or too slow; the host dumped the CPUs)\n", last != "" ? last : "the payload (no test started)"
 			for (i = 1; i <= nrip; i++) print "verdict:   " rip[i]
 		} else if (last != "") printf "verdict: no end; the last test started was %s\n", last
