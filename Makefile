@@ -174,7 +174,7 @@ TRAMP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding \
 	-fcf-protection=none -Iguest/trampoline -Iguest/tx -Iuapi
 TRAMP_SRC := guest/trampoline/entry.S guest/trampoline/tramp.c guest/tx/eg_tx.c
 TRAMP_DEPS := $(TRAMP_SRC) guest/trampoline/*.h guest/tx/*.h \
-	guest/trampoline/tramp.ld uapi/linux/eptgate.h
+	guest/trampoline/tramp.ld uapi/linux/eptgate.h uapi/linux/eptgate_tramp.h
 
 $(B)/guest/tramp.bin: $(TRAMP_DEPS)
 	@mkdir -p $(B)/guest
