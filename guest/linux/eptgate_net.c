@@ -537,12 +537,36 @@ static int eg_die_notify(struct notifier_block *nb, unsigned long val,
 	return NOTIFY_STOP;
 }
 
+/*
+ * vmap_pfn() maps with pgprot_nx(), whatever it is asked for; the code
+ * pages at T must be executable, and are made read-only + executable in
+ * place (x86's lookup_address(): the walk of init_mm is not exported
+ * otherwise).  Nothing touched them through the new mapping yet, so no TLB
+ * entry can allow more than the new PTEs; a stale NX one could only cause
+ * a spurious fault, which x86 resolves against the PTE.
+ */
+static int eg_code_mkexec(void *t)
+{
+	unsigned long a = (unsigned long)t;
+	unsigned int level;
+	pte_t *pte;
+
+	for (; a < (unsigned long)t + EPTGATE_TRAMPOLINE_CODE_MAX; a += PAGE_SIZE) {
+		pte = lookup_address(a, &level);
+		if (!pte || level != PG_LEVEL_4K || !pte_present(*pte))
+			return -EFAULT;
+		set_pte(pte, pte_mkexec(pte_wrprotect(*pte)));
+	}
+	return 0;
+}
+
 static int eg_map_bar(struct eg_net *en)
 {
 	struct pci_dev *pdev = en->pdev;
 	resource_size_t start = pci_resource_start(pdev, EG_PCI_MEM_BAR);
 	unsigned long *pfns;
 	unsigned int i, n;
+	int ret;
 
 	en->t_len = pci_resource_len(pdev, EG_PCI_MEM_BAR);
 	n = en->t_len >> PAGE_SHIFT;
@@ -551,13 +575,20 @@ static int eg_map_bar(struct eg_net *en)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		pfns[i] = PHYS_PFN(start) + i;
-	/* ioremap() is NX; the code at T must be executable */
-	en->t = vmap_pfn(pfns, n, PAGE_KERNEL_EXEC);
+	en->t = vmap_pfn(pfns, n, PAGE_KERNEL);
 	kvfree(pfns);
 	if (!en->t) {
 		dev_err(&pdev->dev, "vmap_pfn of BAR %d (%u pages) failed\n",
 			EG_PCI_MEM_BAR, n);
 		return -ENOMEM;
+	}
+	ret = eg_code_mkexec(en->t);
+	if (ret) {
+		dev_err(&pdev->dev, "making the code at T executable: %pe\n",
+			ERR_PTR(ret));
+		vunmap(en->t);
+		en->t = NULL;
+		return ret;
 	}
 	en->mb = (struct eg_tramp_mailbox *)(en->t + EG_PCI_MAILBOX_OFF);
 	en->st = (const struct eg_pci_status *)(en->t + EG_PCI_STATUS_OFF);
