@@ -4,6 +4,8 @@
 #   scripts/qemu/build.sh                  (cached) eptgate's qemu-system-x86_64
 #   scripts/bochs/kernel.sh 6.1 $KDIR      (cached) the Debian 6.1 kernel package + vmlinux
 #   make module (6.1 headers, B=$B/k6.1)   eptgate.ko for L1 (the receiver's QEMU binds B)
+#   make guest-linux guest                 eptgate_net.ko and tramp.bin, signed with a key of
+#                                          the test's own ($B/qemu-pair-key) for the fast path
 #   scripts/qemu/mkpayload.sh OUTDIR/payload
 #   scripts/bochs/run.sh 6.1 OUTDIR/payload OUTDIR/bochs     boot L1, run the pair, verdict
 # The TAP results are on L1's console, OUTDIR/bochs/serial.txt (timed: serial.timed);
@@ -25,6 +27,18 @@ mkdir -p "$out"
 kdir61=$(readlink -f "$("$top/scripts/bochs/headers.sh" 6.1 "$B/headers-6.1")")
 make -s -C "$top" module KDIR="$kdir61" B="$B/k6.1" >/dev/null
 export EPTGATE_KO=$B/k6.1/mod-default/eptgate.ko
+# the fast path's sender: eptgate_net.ko for L2, and the trampoline signed with a key of the
+# pair test's own (made once), whose certificate L1 adds to eptgate's keyring
+make -s -C "$top" guest-linux B="$B" >/dev/null
+make -s -C "$top" guest B="$B" >/dev/null
+keys=$B/qemu-pair-key
+[ -s "$keys/signing_key.pem" ] ||
+	EPTGATE_KEY_CN="eptgate pair-test key" "$top/guest/sign/eptgate-keygen" "$keys" >/dev/null
+export SIGN_FILE=${SIGN_FILE:-$B/headers-6.1/root/usr/lib/linux-kbuild-6.1/scripts/sign-file}
+"$top/guest/sign/eptgate-sign" "$keys/signing_key.pem" "$keys/signing_cert.der" \
+	"$B/guest/tramp.bin" "$keys/tramp.signed" >/dev/null
+export EG_NET_KO=$B/guest-linux/eptgate_net.ko EG_TRAMP_FW=$keys/tramp.signed
+export EG_SIGNING_CERT=$keys/signing_cert.der
 "$here/mkpayload.sh" "$out/payload"
 t0=$(date +%s)
 rc=0
