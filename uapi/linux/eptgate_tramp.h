@@ -36,6 +36,16 @@ struct eg_tramp_params {
 	__u64 avail_gpa;
 	__u64 used_gpa;
 	__u64 features;		/* negotiated by the peer's driver */
+	/*
+	 * The device's state at the first call: the next avail entry to
+	 * take and the next used entry to write.  0 for a ring the peer's
+	 * driver has just set up; for a ring that was written before, the
+	 * used->idx it published last (what was taken and not published is
+	 * taken again).
+	 */
+	__u16 last_avail_idx;
+	__u16 used_idx;
+	__u32 pad;		/* 0 */
 };
 
 #endif /* _UAPI_LINUX_EPTGATE_TRAMP_H */
