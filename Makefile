@@ -43,7 +43,7 @@ UNIT_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
 	-Itests -Ikmod -Iuapi -include tests/kshim.h
 FUZZ_SECONDS ?= 300
 
-.PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp \
+.PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp demo-views \
 	demo deps clean bench dkms-install dkms-check
 
 all: module selftests
@@ -145,6 +145,11 @@ check-smp:
 
 demo:
 	scripts/demo.sh
+
+# The first demo: two VMs written into each other through a window by VMFUNC,
+# with no QEMU (the selftests' library plays the VMM).
+demo-views:
+	scripts/demo-views.sh
 
 # DKMS (Documentation/operations.rst).  dkms-install changes the host: it is for
 # the host that runs eptgate, never part of check.

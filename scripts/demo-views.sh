@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# demo.sh -- `make demo`: boot a Debian kernel in the emulated Intel CPU,
+# demo-views.sh -- `make demo-views` (the first demo): boot a Debian kernel in the emulated Intel CPU,
 # load kvm_intel and eptgate.ko, and run build/selftests/eptgate-demo: two
 # VMs, one writing by VMFUNC through a window into the other, with the
 # counters.  KERNEL=6.1 (default) or 6.12.

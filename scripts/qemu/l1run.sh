@@ -6,7 +6,7 @@
 # The receiver's side (results 15-24): eptgate.ko is loaded, B's virtio-net-pci has
 # mq=on,eptgate=eg (patch 0003), and egpeer, a stand-in sender in L1, checks B's QEMU
 # on its peer socket while B's init changes its queues (EGPEER lines).
-# The fast path (results 25-34), after A and B: S has eptgate-pci (patch 0005) and
+# The fast path (results 25-47), after A and B: S has eptgate-pci (patch 0005) and
 # loads eptgate_net.ko; R runs Debian's virtio_net with the eptgate queue pair; S's
 # counted UDP stream goes through the trampoline into R's RX queue.
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
@@ -26,9 +26,9 @@ L2IDS_B="mods stock sig ping recv"
 EG_L2IDS_B="chan irq"
 EG_IDS="hello ringup grant rings down1 up2 down2"
 EG_SOCK=/tmp/egB.sock
-F_IDS_S="fload flink fsend fpath funload"
-F_IDS_R="fchan frecv firq"
-echo "1..34"
+F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fkill fsend4 ffall funload"
+F_IDS_R="mods stock sig fchan rping frecv firq frecv2"
+echo "1..47"
 
 # --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
 v=$($Q -version 2>&1 | head -n 1)
@@ -103,19 +103,36 @@ fguest() { # fguest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX PEERMACSUFFIX DEVI
 	echo "L1 qemu $role exit $? uptime=$(up)"
 }
 FS=/tmp/egR.sock
-rm -f /tmp/S.log /tmp/R.log "$FS"
+rm -f /tmp/S.log /tmp/R.log /tmp/R2.log "$FS"
 case " $PHASES " in *" fast "*)
 echo "# fast pair start uptime=$(up)"
-fguest R 10.0.1.2 10.0.1.1 10012 10011 0b 0a \
-	-chardev "socket,id=eg,path=$FS,server=on,wait=off" \
-	-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0b,romfile=,mq=on,eptgate=eg" | relay R &
+rguest() { # rguest ROLE: the receiver, R or R2 (the same VM started again)
+	fguest "$1" 10.0.1.2 10.0.1.1 10012 10011 0b 0a \
+		-chardev "socket,id=eg,path=$FS,server=on,wait=off" \
+		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0b,romfile=,mq=on,eptgate=eg"
+}
+rguest R | relay R &
 pr=$!
 fguest S 10.0.1.1 10.0.1.2 10011 10012 0a 0b \
 	-chardev "socket,id=eg,path=$FS,reconnect=1" \
 	-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0a,romfile=" \
 	-device "eptgate-pci,chardev=eg" | relay S &
 ps=$!
+# R's third stream: kill its QEMU in the middle, then start it again as R2
+i=0
+while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 R stream3' /tmp/R.log 2>/dev/null; do
+	i=$((i + 1)); sleep 1
+done
+sleep 3
+# L1's busybox has no pkill: the processes whose command line names role R (timeout, QEMU)
+for d in /proc/[0-9]*; do
+	tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q 'eg[.]role=R eg' && kill -9 "${d#/proc/}"
+done
+echo "# fast pair: R's QEMU killed (kill -9) uptime=$(up)"
 wait $pr
+rguest R2 | relay R2 &
+pr2=$!
+wait $pr2
 wait $ps
 echo "# fast pair end uptime=$(up)"
 esac
@@ -152,13 +169,15 @@ pick() {
 for id in $EG_L2IDS_B; do pick B L2TAP "$id" /tmp/B.log; done
 for id in $EG_IDS; do pick egpeer EGPEER "$id" /tmp/egpeer.log; done
 
-# --- 25-34: the fast path ----------------------------------------------------------------
+# --- 25-47: the fast path ----------------------------------------------------------------
 [ "$key_st" = 0 ]
 tap $? "the trampoline's signing certificate is in eptgate's keyring (key ${key:-?})"
 for id in $F_IDS_S; do pick S L2TAP "$id" /tmp/S.log; done
 for id in $F_IDS_R; do pick R L2TAP "$id" /tmp/R.log; done
+pick R2 L2TAP frecv4 /tmp/R2.log
 es=$(sed -n 's/^L1 qemu S exit \([0-9]*\).*/\1/p' /tmp/S.log)
 er=$(sed -n 's/^L1 qemu R exit \([0-9]*\).*/\1/p' /tmp/R.log)
+er2=$(sed -n 's/^L1 qemu R2 exit \([0-9]*\).*/\1/p' /tmp/R2.log)
 errs=$(grep -a -c 'qemu-system-x86_64: eptgate-pci' /tmp/S.log)
-[ "$es" = 0 ] && [ "$er" = 0 ] && [ "$errs" = 0 ]
-tap $? "S and R powered off, qemu exit status S=$es R=$er, eptgate-pci error lines of S's QEMU: $errs"
+[ "$es" = 0 ] && [ "$er" = 137 ] && [ "$er2" = 0 ] && [ "$errs" = 0 ]
+tap $? "S and R2 powered off (qemu exit status S=$es R2=$er2), R was killed (R=$er), eptgate-pci error lines of S's QEMU: $errs"
