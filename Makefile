@@ -2,7 +2,7 @@
 #
 # eptgate top-level build.
 #
-#   make              eptgate.ko for $(KDIR), the selftests
+#   make              eptgate.ko for $(KDIR), the selftests, eptgatectl
 #   make check        everything that is tested: unit tests (ASan/UBSan),
 #                     a bounded fuzz run, checkpatch, the module for both
 #                     Debian kernels (W=1), and the selftests inside an
@@ -13,6 +13,9 @@
 #   make dkms-install DKMS: the source into /usr/src/eptgate-VERSION, dkms install
 #                     (rebuilt for every kernel installed later)
 #   make dkms-check   dkms build against both kernels' headers, in build/dkms only
+#   make eptgatectl   the operator's tool (tools/eptgatectl) and its man page (rst2man)
+#   make install      eptgatectl and its man page into $(DESTDIR)$(PREFIX)
+#                     (PREFIX /usr/local: sbin/, share/man/man8/)
 #   make unit | fuzz | modules-all | selftests | deps | clean
 
 SHELL := /bin/bash
@@ -43,10 +46,20 @@ UNIT_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
 	-Itests -Ikmod -Iuapi -include tests/kshim.h
 FUZZ_SECONDS ?= 300
 
-.PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp demo-views \
-	demo deps clean bench dkms-install dkms-check
+# eptgatectl (tools/eptgatectl, Documentation/eptgatectl.rst)
+ECTL_LIB_SRC := tools/eptgatectl/cmd.c tools/eptgatectl/format.c
+ECTL_SRC := $(ECTL_LIB_SRC) tools/eptgatectl/dev.c tools/eptgatectl/main.c
+ECTL_HDRS := tools/eptgatectl/eptgatectl.h uapi/linux/eptgate.h
+ECTL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -g \
+	-Iuapi -Itools/eptgatectl
+PREFIX ?= /usr/local
+DESTDIR ?=
+RST2MAN ?= $(firstword $(shell command -v rst2man rst2man.py 2>/dev/null))
 
-all: module selftests
+.PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp \
+	demo demo-views deps clean bench dkms-install dkms-check eptgatectl install
+
+all: module selftests $(B)/eptgatectl/eptgatectl
 
 # Kbuild writes objects next to the sources: each kernel gets its own copy.
 define build_module
@@ -96,8 +109,36 @@ $(B)/unit/test_tramp: tests/test_tramp.c guest/trampoline/tramp.c $(TX_SRC) \
 	$(CC) $(filter-out -include tests/kshim.h,$(UNIT_CFLAGS)) -Iguest/trampoline \
 		-Iguest/tx -o $@ $< guest/trampoline/tramp.c guest/tx/eg_tx.c
 
-unit: $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	@for t in $^; do echo "# $${t##*/}"; $$t || exit 1; done
+# eptgatectl's commands and output on a fake source; its JSON against the schema.
+$(B)/unit/test_eptgatectl: tests/test_eptgatectl.c $(ECTL_LIB_SRC) $(ECTL_HDRS) tests/tap.h
+	@mkdir -p $(B)/unit
+	$(CC) $(filter-out -include tests/kshim.h,$(UNIT_CFLAGS)) -Itools/eptgatectl \
+		-o $@ $< $(ECTL_LIB_SRC)
+
+unit: $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(B)/unit/test_eptgatectl
+	@for t in $(addprefix $(B)/unit/,$(UNIT_TESTS)); do echo "# $${t##*/}"; $$t || exit 1; done
+	@echo "# test_eptgatectl"; rm -rf $(B)/unit/eptgatectl-json && \
+		$(B)/unit/test_eptgatectl $(B)/unit/eptgatectl-json
+	@echo "# eptgatectl --json against Documentation/eptgatectl.schema.json"; \
+		python3 scripts/json-schema-check.py Documentation/eptgatectl.schema.json \
+		$(B)/unit/eptgatectl-json/*.json
+
+# ---- eptgatectl (tools/eptgatectl, Documentation/eptgatectl.rst) ----------
+$(B)/eptgatectl/eptgatectl: $(ECTL_SRC) $(ECTL_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ECTL_CFLAGS) -o $@ $(ECTL_SRC)
+
+$(B)/eptgatectl/eptgatectl.8: Documentation/eptgatectl.rst
+	@test -n "$(RST2MAN)" || { echo "rst2man not found: apt-get install python3-docutils" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(RST2MAN) --strict $< $@
+
+eptgatectl: $(B)/eptgatectl/eptgatectl $(B)/eptgatectl/eptgatectl.8
+
+install: eptgatectl
+	install -D -m 0755 $(B)/eptgatectl/eptgatectl $(DESTDIR)$(PREFIX)/sbin/eptgatectl
+	install -D -m 0644 $(B)/eptgatectl/eptgatectl.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/eptgatectl.8
 
 $(B)/fuzz/fuzz_uarg: tests/fuzz_uarg.c kmod/range.c kmod/uarg.c kmod/*.h tests/kshim.h
 	@mkdir -p $(B)/fuzz

@@ -205,6 +205,9 @@ struct eg_vcpu {
 
 struct eg_vm {
 	struct kvm *kvm;		/* reference held */
+	/* Both set at bind, before the eg_vm is hashed, then constant. */
+	u64 id;				/* module-wide, from 1 (list.c) */
+	struct pid *pid;		/* the binder's process, reference held */
 	struct hlist_node hnode;	/* eg_vm_hash: RCU, eg_mutex */
 	/*
 	 * Windows mapping this VM: changed under eg_mutex and win_lock,
@@ -260,6 +263,11 @@ struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm);
 void eg_vm_kick_all(struct eg_vm *vm);
 void eg_invept_all(u64 eptp);
 long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg);
+int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data);
+
+/* list.c: EPTGATE_LIST_VMS, EPTGATE_QUERY_VM */
+long eg_list_vms(void __user *uarg);
+long eg_query_vm(void __user *uarg);
 
 /* view.c */
 int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg);

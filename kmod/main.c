@@ -8,7 +8,7 @@
  * windows), ept.c (EPT tables), hook.c (kvm_entry/kvm_exit probes and the
  * exit policy), mmu.c (coherence with the host's memory), vmfunc_ud.c
  * (VMFUNC exits answered with #UD), memslot.c (memslot changes),
- * trampoline.c (signed code in a view).
+ * trampoline.c (signed code in a view), list.c (the module-wide listing).
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
@@ -141,7 +141,7 @@ static long eg_get_info(void __user *uarg)
 		return eg_reject(r, why);
 	info.api_version = EPTGATE_API_VERSION;
 	info.max_views = EPTGATE_MAX_VIEWS;
-	info.caps = eg_caps.caps;
+	info.caps = eg_caps.caps | EPTGATE_CAP_LIST_VMS;
 	info.vmx_ept_vpid_cap = eg_caps.ept_vpid_cap;
 	info.vmx_vmfunc = eg_caps.vmfunc;
 	info.vmx_procbased2 = eg_caps.procbased2;
@@ -177,6 +177,10 @@ static long eg_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return eg_get_info(uarg);
 	case EPTGATE_BIND_VM:
 		return eg_bind(uarg);
+	case EPTGATE_LIST_VMS:
+		return eg_list_vms(uarg);
+	case EPTGATE_QUERY_VM:
+		return eg_query_vm(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -16,6 +16,8 @@
 
 /* kvm -> eg_vm; writers hold eg_mutex, the hook reads under RCU. */
 static DEFINE_HASHTABLE(eg_vm_hash, 6);
+/* Last eg_vm.id handed out; eg_mutex. */
+static u64 eg_vm_seq;
 
 static const struct file_operations eg_vm_fops;
 
@@ -27,6 +29,24 @@ struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm)
 		if (vm->kvm == kvm)
 			return vm;
 	return NULL;
+}
+
+/*
+ * Calls @fn for every bound VM, until it returns nonzero, which is then
+ * returned; eg_mutex held (no VM is bound or unbound meanwhile).
+ */
+int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data)
+{
+	struct eg_vm *vm;
+	int bkt, r;
+
+	lockdep_assert_held(&eg_mutex);
+	hash_for_each(eg_vm_hash, bkt, vm, hnode) {
+		r = fn(vm, data);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /* The eg_vm of a binding fd; the caller holds eg_mutex. */
@@ -90,6 +110,7 @@ static void eg_vm_release_locked(struct eg_vm *vm)
 	eg_view_destroy_all(vm);
 	eg_vcpu_free_all(vm);
 	kvm_put_kvm(vm->kvm);
+	put_pid(vm->pid);
 	atomic64_dec(&eg_counters.bindings);
 	kfree(vm);
 }
@@ -207,6 +228,8 @@ int eg_vm_bind(int vm_fd)
 		r = PTR_ERR(file);
 		goto err_mn;
 	}
+	vm->id = ++eg_vm_seq;
+	vm->pid = get_task_pid(current, PIDTYPE_TGID);
 	hash_add_rcu(eg_vm_hash, &vm->hnode, (unsigned long)kvm);
 	atomic64_inc(&eg_counters.bindings);
 	mutex_unlock(&eg_mutex);

@@ -91,7 +91,17 @@ for s in "${series[@]}"; do
 	stage "module-$s" make -s module KDIR="$kdir" B="$B/$abi"
 done
 stage selftests-build make -s selftests
+# eptgatectl (-Werror) and its man page, installed into a scratch DESTDIR
+stage eptgatectl-install bash -c 'rm -rf "$1" && make -s install DESTDIR="$1" PREFIX=/usr &&
+	test -x "$1/usr/sbin/eptgatectl" && test -s "$1/usr/share/man/man8/eptgatectl.8" &&
+	{ "$1/usr/sbin/eptgatectl" --device /nonexistent list 2>&1; [ $? = 1 ]; }' _ "$B/install-check"
 stage dkms scripts/dkms/dkms-check.sh
+# the pair's libvirt domain XMLs against libvirt's schema (one result per TAP line)
+scripts/libvirt-check.sh >"$L/libvirt.log" 2>&1
+libvirt_rc=$?
+tap libvirt "$L/libvirt.log"
+[ "$libvirt_rc" = 0 ] || [ "$(grep -c '^not ok' "$L/libvirt.log")" != 0 ] ||
+	{ fail=$((fail + 1)); echo "not ok - libvirt-check.sh (log: $L/libvirt.log)"; }
 
 # The emulated machines.  Bochs is single threaded whatever BX_CPUS is: CHECK_JOBS runs at a
 # time (one per host core), the most emulated CPUs (the longest run) first.
@@ -144,6 +154,14 @@ for r in "${runs[@]}"; do
 	read -r s cpus name <<<"$r"
 	verdict "kernel $s, $cpus CPU(s), in the emulated CPU" "$L/bochs-$name.log" \
 		"$(grep -o 'whole run .*' "$L/bochs-$name.log"); serial log: $B/bochs-$name/serial.txt"
+done
+
+# What eptgatectl --json printed against the live VMs of list_test, against the schema
+# (list_test itself checks the contents, inside the emulated machine).
+for r in "${runs[@]}"; do
+	read -r s cpus name <<<"$r"
+	stage "eptgatectl-json-$name" python3 scripts/json-schema-check.py \
+		Documentation/eptgatectl.schema.json --serial "$B/bochs-$name/serial.txt" --min 4
 done
 
 # eptgate's QEMU (Documentation/qemu.rst): its build, and two L2 Linux VMs with Debian's stock

@@ -13,6 +13,9 @@ wanted=(
 	openssl libssl-dev keyutils       # trampoline signing, keyring management
 	kmod                              # modinfo
 	dkms                              # the DKMS check (dkms build into build/dkms only)
+	python3 python3-docutils          # JSON schema check, patch 0002's header copy; rst2man
+	python3-jsonschema                # the schema check's second opinion
+	libvirt-clients libxml2-utils     # virt-xml-validate (and its xmllint): libvirt/*.xml
 )
 missing=()
 for p in "${wanted[@]}"; do

@@ -21,7 +21,7 @@ ORDER="$ORDER readonly_write_test exec_fallback_test event_test lazy_fill_test"
 ORDER="$ORDER window_test"
 ORDER="$ORDER huge_window_test"
 ORDER="$ORDER multi_vcpu_test coherence_test dirty_log_test trampoline_test"
-ORDER="$ORDER tramp_tx_test"
+ORDER="$ORDER tramp_tx_test list_test"
 # Last: it unloads and loads the module again.
 ORDER="$ORDER teardown_test"
 

@@ -336,4 +336,37 @@ uint64_t eptgate_read_guest_ud_count(struct kvm_vm *vm);
 /* A page's worth of a 64-bit pattern, for host-side fills and checks. */
 void eptgate_fill64(void *hva, uint64_t pattern, uint64_t len);
 
+/* ---- the module-wide listing (EPTGATE_LIST_VMS, EPTGATE_QUERY_VM) ------- */
+
+/*
+ * EPTGATE_LIST_VMS into @vms, room for @nr records of @entry_size bytes.
+ * Returns 0 or -errno; *@total is the nr the module wrote back.
+ */
+int __eptgate_list_vms(int dev, void *vms, uint32_t nr, uint32_t entry_size,
+		       uint32_t *total);
+/* Every bound VM, malloc()ed, by vm_id; *@nr set.  Asserts success. */
+struct eptgate_vm_info *eptgate_list_vms(int dev, uint32_t *nr);
+
+int __eptgate_query_vm(int dev, struct eptgate_vm_query *q);
+
+/* EPTGATE_QUERY_VM with room for everything a VM can have. */
+struct eptgate_vm_detail {
+	struct eptgate_vm_info vm;
+	uint32_t nr_views, nr_ranges, nr_vcpus;
+	struct eptgate_view_info views[EPTGATE_MAX_VIEWS];
+	struct eptgate_view_stats view_stats[EPTGATE_MAX_VIEWS];
+	struct eptgate_range_info *ranges;
+	struct eptgate_vcpu_stats *vcpus;
+};
+
+#define EPTGATE_DETAIL_MAX_RANGES	(EPTGATE_MAX_VIEWS * 64)
+#define EPTGATE_DETAIL_MAX_VCPUS	1024
+
+/* Returns 0 or -errno; @d's arrays are malloc()ed (eptgate_vm_detail_free). */
+int __eptgate_query_vm_detail(int dev, uint64_t vm_id,
+			      struct eptgate_vm_detail *d);
+void eptgate_query_vm_detail(int dev, uint64_t vm_id,
+			     struct eptgate_vm_detail *d);
+void eptgate_vm_detail_free(struct eptgate_vm_detail *d);
+
 #endif /* SELFTEST_EPTGATE_UTIL_H */

@@ -899,3 +899,99 @@ void eptgate_guest_ud_handler(struct ex_regs *regs)
 	eptgate_guest_ud_count++;
 	regs->rip += VMFUNC_INSN_LEN;
 }
+
+/* ---- the module-wide listing ------------------------------------------------ */
+
+int __eptgate_list_vms(int dev, void *vms, uint32_t nr, uint32_t entry_size,
+		       uint32_t *total)
+{
+	struct eptgate_vm_list l = {
+		.size = sizeof(l),
+		.vms = { .nr = nr, .entry_size = entry_size,
+			 .addr = (uintptr_t)vms },
+	};
+	int r = __eptgate_ioctl(dev, EPTGATE_LIST_VMS, &l);
+
+	if (total)
+		*total = l.vms.nr;
+	return r;
+}
+
+struct eptgate_vm_info *eptgate_list_vms(int dev, uint32_t *nr)
+{
+	struct eptgate_vm_info *vms = NULL;
+	uint32_t room = 0, total;
+	int r, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		r = __eptgate_list_vms(dev, vms, room, sizeof(*vms), &total);
+		if (r != -ENOSPC)
+			break;
+		room = total;
+		free(vms);
+		vms = calloc(room ? room : 1, sizeof(*vms));
+		TEST_ASSERT(vms, "calloc(%u VM records)", room);
+	}
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_LIST_VMS", r));
+	*nr = total;
+	return vms;
+}
+
+int __eptgate_query_vm(int dev, struct eptgate_vm_query *q)
+{
+	q->size = sizeof(*q);
+	return __eptgate_ioctl(dev, EPTGATE_QUERY_VM, q);
+}
+
+static struct eptgate_array detail_array(void *buf, uint32_t nr, size_t esize)
+{
+	return (struct eptgate_array){ .nr = nr, .entry_size = esize,
+				       .addr = (uintptr_t)buf };
+}
+
+int __eptgate_query_vm_detail(int dev, uint64_t vm_id,
+			      struct eptgate_vm_detail *d)
+{
+	struct eptgate_vm_query q = { .vm_id = vm_id };
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	d->ranges = calloc(EPTGATE_DETAIL_MAX_RANGES, sizeof(*d->ranges));
+	d->vcpus = calloc(EPTGATE_DETAIL_MAX_VCPUS, sizeof(*d->vcpus));
+	TEST_ASSERT(d->ranges && d->vcpus, "calloc for EPTGATE_QUERY_VM");
+	q.vm = detail_array(&d->vm, 1, sizeof(d->vm));
+	q.views = detail_array(d->views, EPTGATE_MAX_VIEWS, sizeof(d->views[0]));
+	q.view_stats = detail_array(d->view_stats, EPTGATE_MAX_VIEWS,
+				    sizeof(d->view_stats[0]));
+	q.ranges = detail_array(d->ranges, EPTGATE_DETAIL_MAX_RANGES,
+				sizeof(d->ranges[0]));
+	q.vcpus = detail_array(d->vcpus, EPTGATE_DETAIL_MAX_VCPUS,
+			       sizeof(d->vcpus[0]));
+	r = __eptgate_query_vm(dev, &q);
+	if (!r) {
+		TEST_ASSERT(q.vm.nr == 1 && q.views.nr == q.view_stats.nr,
+			    "EPTGATE_QUERY_VM: %u VM records, %u views but %u view counters",
+			    q.vm.nr, q.views.nr, q.view_stats.nr);
+		d->nr_views = q.views.nr;
+		d->nr_ranges = q.ranges.nr;
+		d->nr_vcpus = q.vcpus.nr;
+	}
+	return r;
+}
+
+void eptgate_query_vm_detail(int dev, uint64_t vm_id,
+			     struct eptgate_vm_detail *d)
+{
+	int r = __eptgate_query_vm_detail(dev, vm_id, d);
+
+	TEST_ASSERT(!r, "EPTGATE_QUERY_VM(vm_id %lu) failed, rc: %i errno: %i (%s)",
+		    vm_id, r, errno, strerror(errno));
+}
+
+void eptgate_vm_detail_free(struct eptgate_vm_detail *d)
+{
+	free(d->ranges);
+	free(d->vcpus);
+	d->ranges = NULL;
+	d->vcpus = NULL;
+}

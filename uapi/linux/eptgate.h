@@ -43,6 +43,8 @@
 #define EPTGATE_CAP_EPT_X_ONLY		_BITULL(7)
 #define EPTGATE_CAP_INVEPT_SINGLE	_BITULL(8)
 #define EPTGATE_CAP_EPT_WB		_BITULL(9)
+/* Bits 32..63: what the module offers, whatever the CPU. */
+#define EPTGATE_CAP_LIST_VMS		_BITULL(32) /* EPTGATE_LIST_VMS, EPTGATE_QUERY_VM */
 
 struct eptgate_info {
 	__u32 size;
@@ -233,11 +235,115 @@ struct eptgate_trampoline {
 	__u64 doorbell_gpa;	/* page aligned, or 0 */
 };
 
+/*
+ * Module-wide, read-only view of the bindings (EPTGATE_LIST_VMS and
+ * EPTGATE_QUERY_VM on /dev/eptgate; CAP_SYS_ADMIN).  Results come back in
+ * arrays of records described by struct eptgate_array: the caller says
+ * how many records its buffer holds (nr) and how long its records are
+ * (entry_size, at least the first published layout, at most 4096); the
+ * module writes min(entry_size, its own size) bytes of each record,
+ * entry_size bytes apart, sets every record's "size" to the bytes it
+ * wrote, and sets nr to the number of records that exist.  If that is
+ * more than the buffer holds, nothing is written to the buffer and the
+ * ioctl fails with ENOSPC (nr then tells how many to make room for).
+ */
+struct eptgate_array {
+	__u32 nr;		/* in: records the buffer holds; out: that exist */
+	__u32 entry_size;	/* in: the caller's sizeof(record) */
+	__u64 addr;		/* in: user address of the buffer */
+};
+
+/* eptgate_vm_info.flags */
+#define EPTGATE_VM_ENABLED	_BITUL(0)	/* switching is on */
+#define EPTGATE_VM_SUSPENDED	_BITUL(1)	/* views paused (memslots changed) */
+#define EPTGATE_VM_DIRTY_LOG	_BITUL(2)	/* a memslot logs dirty pages */
+#define EPTGATE_VM_DYING	_BITUL(3)	/* binding being torn down */
+
+/* One bound VM. */
+struct eptgate_vm_info {
+	__u32 size;		/* out: bytes of this record written */
+	__u32 flags;		/* out: EPTGATE_VM_* */
+	__u64 vm_id;		/* out: module-wide id, from 1, never reused */
+	__s32 pid;		/* out: binder's process, 0 if not in our pid ns */
+	__u32 nr_vcpus;		/* out: KVM's online vCPUs */
+	__u32 nr_vcpu_stats;	/* out: vCPUs with eptgate state (counters) */
+	__u32 nr_views;		/* out: alternate views */
+	__u32 nr_ranges;	/* out: ranges of all views, every kind */
+	__u32 nr_windows;	/* out: windows in its views */
+	__u32 nr_trampolines;	/* out: views with a trampoline */
+	__u32 nr_grants;	/* out: live grants of this VM */
+	__u32 nr_peer_windows;	/* out: windows of other VMs onto this VM */
+	__u32 pad;
+};
+
+struct eptgate_vm_list {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	struct eptgate_array vms;	/* struct eptgate_vm_info, by vm_id */
+};
+
+/* eptgate_view_info.flags */
+#define EPTGATE_VIEW_TRAMPOLINE	_BITUL(0)	/* a trampoline is installed */
+
+/* One alternate view of a VM. */
+struct eptgate_view_info {
+	__u32 size;		/* out */
+	__u32 flags;		/* out: EPTGATE_VIEW_* */
+	__u32 view;		/* out: 1 .. EPTGATE_MAX_VIEWS - 1 */
+	__u32 nr_ranges;	/* out: ranges of this view, every kind */
+	__u64 tramp_code_gpa;	/* out: trampoline, if EPTGATE_VIEW_TRAMPOLINE */
+	__u64 tramp_code_len;	/*      payload bytes, whole pages */
+	__u64 tramp_data_gpa;
+	__u64 tramp_doorbell_gpa;	/* 0: none */
+};
+
+/* eptgate_range_info.kind */
+#define EPTGATE_RANGE_RAM	1	/* the VM's own RAM (EPTGATE_SET_ACCESS) */
+#define EPTGATE_RANGE_WINDOW	2	/* a peer's memory (EPTGATE_MAP_WINDOW) */
+#define EPTGATE_RANGE_TRAMPOLINE 3	/* trampoline code, data or doorbell */
+
+/* eptgate_range_info.flags */
+#define EPTGATE_RANGE_GRANT	_BITUL(0)	/* window made from a grant fd */
+
+/* One range of a view. */
+struct eptgate_range_info {
+	__u32 size;		/* out */
+	__u32 flags;		/* out: EPTGATE_RANGE_GRANT */
+	__u32 view;		/* out */
+	__u32 kind;		/* out: EPTGATE_RANGE_* */
+	__u32 access;		/* out: EPTGATE_ACCESS_* */
+	__s32 peer_pid;		/* out: window: the peer's binder, as pid */
+	__u64 gpa;		/* out */
+	__u64 len;		/* out */
+	__u64 peer_vm_id;	/* out: window: the peer's vm_id; else 0 */
+	__u64 peer_gpa;		/* out: window: peer address of gpa */
+};
+
+/*
+ * One VM in detail, as one snapshot: its eptgate_vm_info (vm, one
+ * record), its views, each view's counters (struct eptgate_view_stats,
+ * same order as views), the ranges of every view (by view, then gpa) and
+ * the counters of its vCPUs with eptgate state (struct
+ * eptgate_vcpu_stats, by vcpu_idx).
+ */
+struct eptgate_vm_query {
+	__u32 size;
+	__u32 flags;		/* in: must be 0 */
+	__u64 vm_id;		/* in: from EPTGATE_LIST_VMS */
+	struct eptgate_array vm;
+	struct eptgate_array views;
+	struct eptgate_array view_stats;
+	struct eptgate_array ranges;
+	struct eptgate_array vcpus;
+};
+
 #define EPTGATE_IO		0xE9
 
 /* /dev/eptgate */
 #define EPTGATE_GET_INFO	_IOWR(EPTGATE_IO, 0x00, struct eptgate_info)
 #define EPTGATE_BIND_VM		_IOW(EPTGATE_IO, 0x01, struct eptgate_bind)
+#define EPTGATE_LIST_VMS	_IOWR(EPTGATE_IO, 0x02, struct eptgate_vm_list)
+#define EPTGATE_QUERY_VM	_IOWR(EPTGATE_IO, 0x03, struct eptgate_vm_query)
 /* binding fd */
 #define EPTGATE_CREATE_VIEW	_IOWR(EPTGATE_IO, 0x10, struct eptgate_view)
 #define EPTGATE_DESTROY_VIEW	_IOW(EPTGATE_IO, 0x11, struct eptgate_view)
