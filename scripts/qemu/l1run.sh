@@ -6,13 +6,13 @@
 # The receiver's side (results 15-24): eptgate.ko is loaded, B's virtio-net-pci has
 # mq=on,eptgate=eg (patch 0003), and egpeer, a stand-in sender in L1, checks B's QEMU
 # on its peer socket while B's init changes its queues (EGPEER lines).
-# The fast path (results 25-47), after A and B: S has eptgate-pci (patch 0005) and
+# The fast path (results 25-48), after A and B: S has eptgate-pci (patch 0005) and
 # loads eptgate_net.ko; R runs Debian's virtio_net with the eptgate queue pair; S's
 # counted UDP stream goes through the trampoline into R's RX queue.
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
 # kernel splats in them) and kept in /tmp/A.log, /tmp/B.log.
 P=$(pwd)
-. ./pair.conf          # QEMU_VERSION COUNT L2_TIMEOUT A_DEVICE FAST_WAIT PHASES
+. ./pair.conf          # QEMU_VERSION COUNT L2_TIMEOUT A_DEVICE FAST_WAIT FAST_COUNT PHASES
 QD=$P/qemu
 Q="$QD/lib/ld-linux-x86-64.so.2 --library-path $QD/lib $QD/bin/qemu-system-x86_64 -L $QD/share"
 up() { read -r u _ </proc/uptime; echo "$u"; }
@@ -28,7 +28,7 @@ EG_IDS="hello ringup grant rings down1 up2 down2"
 EG_SOCK=/tmp/egB.sock
 F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fkill fsend4 ffall funload"
 F_IDS_R="mods stock sig fchan rping frecv firq frecv2"
-echo "1..47"
+echo "1..48"
 
 # --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
 v=$($Q -version 2>&1 | head -n 1)
@@ -98,7 +98,7 @@ fguest() { # fguest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX PEERMACSUFFIX DEVI
 		-no-user-config -display none -monitor none -serial stdio -no-reboot \
 		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" "$@" \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$lp,remote.type=inet,remote.host=127.0.0.1,remote.port=$pp" \
-		-append "$L2CMD eg.role=$role eg.ip=$ip eg.peer=$peer eg.peermac=52:54:00:00:01:$pmac eg.wait=$FAST_WAIT" \
+		-append "$L2CMD eg.role=$role eg.ip=$ip eg.peer=$peer eg.peermac=52:54:00:00:01:$pmac eg.wait=$FAST_WAIT eg.fcount=$FAST_COUNT" \
 		</dev/null 2>&1
 	echo "L1 qemu $role exit $? uptime=$(up)"
 }
@@ -118,6 +118,27 @@ fguest S 10.0.1.1 10.0.1.2 10011 10012 0a 0b \
 	-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0a,romfile=" \
 	-device "eptgate-pci,chardev=eg" | relay S &
 ps=$!
+# after S's first stream: its VM's counters, by eptgatectl (R waits 6 s before its view goes)
+pid_of() { # pid_of PATTERN: the QEMU process (not its timeout) whose command line matches
+	for d in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+		case "$c" in timeout*) continue ;; esac
+		echo "$c" | grep -q "$1" && echo "${d#/proc/}"
+	done | head -n 1
+}
+i=0
+while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 S stream1 done' /tmp/S.log 2>/dev/null; do
+	i=$((i + 1)); sleep 0.5
+done
+spid=$(pid_of 'eg[.]role=S ')
+./eptgatectl --json list >/tmp/ectl.list 2>&1
+svm=$(tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$spid[,}]" | sed -n 's/.*"vm_id": *\([0-9]*\).*/\1/p' | head -n 1)
+./eptgatectl show "${svm:-0}" >/tmp/ectl.show 2>&1
+sed 's/^/EGCTL: /' /tmp/ectl.list /tmp/ectl.show
+# A row of the VIEW table: VIEW SWITCHES EXITS EPT_VIOL LAZY_FILL FALLBACK ZAPS EVT_FB DOORBELLS
+vexits=$(awk 'NF == 10 && $1 == "1" { print $3 }' /tmp/ectl.show)
+vbells=$(awk 'NF == 10 && $1 == "1" { print $9 }' /tmp/ectl.show)
+scalls=$(sed -n 's/^L2 S stream1 done calls=\([0-9]*\).*/\1/p' /tmp/S.log)
 # R's third stream: kill its QEMU in the middle, then start it again as R2
 i=0
 while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 R stream3' /tmp/R.log 2>/dev/null; do
@@ -169,12 +190,15 @@ pick() {
 for id in $EG_L2IDS_B; do pick B L2TAP "$id" /tmp/B.log; done
 for id in $EG_IDS; do pick egpeer EGPEER "$id" /tmp/egpeer.log; done
 
-# --- 25-47: the fast path ----------------------------------------------------------------
+# --- 25-48: the fast path ----------------------------------------------------------------
 [ "$key_st" = 0 ]
 tap $? "the trampoline's signing certificate is in eptgate's keyring (key ${key:-?})"
 for id in $F_IDS_S; do pick S L2TAP "$id" /tmp/S.log; done
 for id in $F_IDS_R; do pick R L2TAP "$id" /tmp/R.log; done
 pick R2 L2TAP frecv4 /tmp/R2.log
+[ -n "$vexits" ] && [ -n "$scalls" ] && [ "$vbells" -gt 0 ] 2>/dev/null &&
+	[ "$vexits" -le $((vbells + scalls / 10)) ]
+tap $? "eptgatectl show VM ${svm:-?} (S, pid ${spid:-?}): ${vexits:-?} exits in view 1 for ${scalls:-?} trampoline calls and ${vbells:-?} doorbells: no exit per batch but the doorbells"
 es=$(sed -n 's/^L1 qemu S exit \([0-9]*\).*/\1/p' /tmp/S.log)
 er=$(sed -n 's/^L1 qemu R exit \([0-9]*\).*/\1/p' /tmp/R.log)
 er2=$(sed -n 's/^L1 qemu R2 exit \([0-9]*\).*/\1/p' /tmp/R2.log)

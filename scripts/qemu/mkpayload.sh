@@ -14,11 +14,13 @@
 #                          the stand-in sender (static, against patch 0002's eptgate-peer.h)
 #   egkey signing_cert.der adds the trampoline's certificate ($EG_SIGNING_CERT) to the
 #                          module's keyring, for the fast path's sender S
+#   eptgatectl             tools/eptgatectl, static: L1 reads S's view counters
 # Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400),
 #      EPTGATE_KO (default $B/k6.1/mod-default/eptgate.ko: make module KDIR=<6.1> B=$B/k6.1);
 #      EG_NET_KO EG_TRAMP_FW (into l2initrd: the fast path's sender S, and guest A),
 #      EG_SIGNING_CERT (L1), EG_A_DEVICE (an extra -device of A), FAST_WAIT (s, egudp -t of S/R),
-#      PAIR_PHASES ("ab fast": both pairs; one of them for a quicker look)
+#      PAIR_PHASES ("ab fast": both pairs; one of them for a quicker look),
+#      FAST_COUNT (datagrams of the fast path's first stream, default 100000)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -103,6 +105,9 @@ install -m 0755 "$here/l1run.sh" "$O/run.sh"
 cp "$EPTGATE_KO" "$O/eptgate.ko"
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$O/egkey" "$here/egkey.c"
 strip "$O/egkey"
+gcc -static -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I"$top/uapi" \
+	-I"$top/tools/eptgatectl" -o "$O/eptgatectl" "$top"/tools/eptgatectl/*.c
+strip "$O/eptgatectl"
 if [ -n "${EG_SIGNING_CERT:-}" ]; then
 	cp "$EG_SIGNING_CERT" "$O/signing_cert.der"
 fi
@@ -116,6 +121,7 @@ COUNT=${EGUDP_COUNT:-1000}
 L2_TIMEOUT=${L2_TIMEOUT:-400}
 A_DEVICE='${EG_A_DEVICE:-}'
 FAST_WAIT=${FAST_WAIT:-240}
+FAST_COUNT=${FAST_COUNT:-100000}
 PHASES='${PAIR_PHASES:-ab fast}'
 CONF
 log "$O: $(du -sh "$O" | cut -f1) (qemu $(du -sh "$O/qemu" | cut -f1), vmlinux $(stat -c %s "$O/vmlinux"), l2initrd $(stat -c %s "$O/l2initrd.img"))"
