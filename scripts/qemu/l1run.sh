@@ -150,6 +150,11 @@ for d in /proc/[0-9]*; do
 	tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q 'eg[.]role=R eg' && kill -9 "${d#/proc/}"
 done
 echo "# fast pair: R's QEMU killed (kill -9) uptime=$(up)"
+# what S's VM does meanwhile (diagnostics): its counters every 5 s for 30 s
+( for i in 1 2 3 4 5 6; do
+	sleep 5
+	./eptgatectl show "${svm:-0}" 2>&1 | sed "s/^/EGCTL+$((i * 5))s: /"
+done ) &
 wait $pr
 rguest R2 | relay R2 &
 pr2=$!
