@@ -94,7 +94,7 @@ fguest() { # fguest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX PEERMACSUFFIX DEVI
 	role=$1 ip=$2 peer=$3 lp=$4 pp=$5 mac=$6 pmac=$7
 	shift 7
 	echo "L1 qemu $role start uptime=$(up)"
-	timeout "$L2_TIMEOUT" $Q -M q35 -accel kvm -cpu host,pmu=off -m 128 -nodefaults \
+	timeout "$FAST_L2_TIMEOUT" $Q -M q35 -accel kvm -cpu host,pmu=off -m 128 -nodefaults \
 		-no-user-config -display none -monitor none -serial stdio -no-reboot \
 		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" "$@" \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$lp,remote.type=inet,remote.host=127.0.0.1,remote.port=$pp" \
@@ -103,6 +103,7 @@ fguest() { # fguest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX PEERMACSUFFIX DEVI
 	echo "L1 qemu $role exit $? uptime=$(up)"
 }
 FS=/tmp/egR.sock
+FAST_L2_TIMEOUT=$((L2_TIMEOUT + FAST_COUNT / 500))	# S sends FAST_COUNT more datagrams
 rm -f /tmp/S.log /tmp/R.log /tmp/R2.log "$FS"
 case " $PHASES " in *" fast "*)
 echo "# fast pair start uptime=$(up)"
