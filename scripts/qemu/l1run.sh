@@ -140,9 +140,9 @@ spid=$(pid_of 'eg[.]role=S ')
 svm=$(tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$spid[,}]" | sed -n 's/.*"vm_id": *\([0-9]*\).*/\1/p' | head -n 1)
 ./eptgatectl show "${svm:-0}" >/tmp/ectl.show 2>&1
 sed 's/^/EGCTL: /' /tmp/ectl.list /tmp/ectl.show
-# A row of the VIEW table: VIEW SWITCHES EXITS EPT_VIOL LAZY_FILL FALLBACK ZAPS EVT_FB DOORBELLS
-vexits=$(awk 'NF == 10 && $1 == "1" { print $3 }' /tmp/ectl.show)
-vbells=$(awk 'NF == 10 && $1 == "1" { print $9 }' /tmp/ectl.show)
+# show's view counters: "switches N, exits N, ..." and "event_fallbacks N, doorbells N, ..."
+vexits=$(sed -n 's/^ *switches [0-9]*, exits \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
+vbells=$(sed -n 's/.*event_fallbacks [0-9]*, doorbells \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 scalls=$(sed -n 's/^L2 S stream1 done calls=\([0-9]*\).*/\1/p' /tmp/S.log)
 # R's third stream: kill its QEMU in the middle, then start it again as R2
 i=0
