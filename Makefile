@@ -57,7 +57,7 @@ DESTDIR ?=
 RST2MAN ?= $(firstword $(shell command -v rst2man rst2man.py 2>/dev/null))
 
 .PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp \
-	demo deps clean bench dkms-install dkms-check eptgatectl install
+	demo demo-views deps clean bench dkms-install dkms-check eptgatectl install
 
 all: module selftests $(B)/eptgatectl/eptgatectl
 
@@ -187,6 +187,11 @@ check-smp:
 demo:
 	scripts/demo.sh
 
+# The first demo: two VMs written into each other through a window by VMFUNC,
+# with no QEMU (the selftests' library plays the VMM).
+demo-views:
+	scripts/demo-views.sh
+
 # DKMS (Documentation/operations.rst).  dkms-install changes the host: it is for
 # the host that runs eptgate, never part of check.
 DKMS_VERSION := $(shell cat scripts/dkms/VERSION)
@@ -215,7 +220,7 @@ TRAMP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -ffreestanding \
 	-fcf-protection=none -Iguest/trampoline -Iguest/tx -Iuapi
 TRAMP_SRC := guest/trampoline/entry.S guest/trampoline/tramp.c guest/tx/eg_tx.c
 TRAMP_DEPS := $(TRAMP_SRC) guest/trampoline/*.h guest/tx/*.h \
-	guest/trampoline/tramp.ld uapi/linux/eptgate.h
+	guest/trampoline/tramp.ld uapi/linux/eptgate.h uapi/linux/eptgate_tramp.h
 
 $(B)/guest/tramp.bin: $(TRAMP_DEPS)
 	@mkdir -p $(B)/guest

@@ -140,6 +140,13 @@ struct eg_view {
 	struct eg_view_stats stats;	/* under mmu_lock */
 	unsigned int users;		/* MMU-notifier zaps in flight, mmu_lock */
 	struct eg_trampoline *tramp;	/* set under mmu_lock, or NULL */
+	/*
+	 * A zeroed page of the module's, from creation to destruction: what
+	 * the addresses of a window whose peer revoked it map (RW, lazily),
+	 * so that a vCPU inside the trampoline finishes its call instead of
+	 * falling back in the middle of it.  Its leaves hold no reference.
+	 */
+	struct page *sink;
 };
 
 struct eg_vm;
@@ -261,6 +268,7 @@ int eg_vm_bind(int vm_fd);
 struct eg_vm *eg_vm_from_fd(int fd);	/* binding fd -> eg_vm, eg_mutex */
 struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm);
 void eg_vm_kick_all(struct eg_vm *vm);
+bool eg_vm_drain(struct eg_vm *vm, u32 id);
 void eg_invept_all(u64 eptp);
 long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg);
 int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data);
@@ -277,6 +285,7 @@ int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a);
 int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
 void eg_view_unmap_peer_windows(struct eg_vm *peer);
 void eg_window_unmap(struct eg_window *w);
+void eg_window_revoke(struct eg_window *w);
 void eg_window_zap(struct eg_window *w, unsigned long first,
 		   unsigned long last);
 bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len);

@@ -73,7 +73,7 @@ static void eg_grant_revoke(struct eg_grant *g)
 	if (!g->vm)
 		return;
 	list_for_each_entry_safe(w, tmp, &g->windows, grant_node) {
-		eg_window_unmap(w);
+		eg_window_revoke(w);
 		g->windows_revoked++;
 	}
 	list_del(&g->vm_node);

@@ -336,6 +336,27 @@ static enum eg_fill eg_fill_upgrade(u64 *sptep, unsigned long hva, u64 qual,
 }
 
 /*
+ * A page of a revoked window (eg_window_revoke()): the view's sink page,
+ * read+write, without a reference (the view owns the page).  The tables
+ * are the window's: nothing is allocated.  mmu_lock held.
+ */
+static enum eg_fill eg_sink_fill(struct eg_view *view,
+				 const struct eg_range *r, u64 gpa, u64 qual)
+{
+	u64 *sptep;
+
+	if (qual & ~(u64)r->access)
+		return EG_FILL_DENIED;
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, NULL);
+	if (!sptep)
+		return EG_FILL_DENIED;
+	if (!eg_ept_present(*sptep))
+		WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(view->sink),
+						    r->access, 1, 0));
+	return EG_FILL_DONE;
+}
+
+/*
  * Lazy fill: an EPT violation on own RAM that the view allows.  Takes a
  * reference on the page the VM's mm maps at the gfn's hva, without
  * sleeping (interrupts are off), and maps it.  The MMU notifier zaps it
@@ -361,6 +382,8 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	lockdep_assert_held(&vm->mmu_lock);
 	if (r && r->kind == EG_RANGE_WINDOW)
 		return eg_window_fault(vm, vcpu, r->owner, gpa, qual);
+	if (r && r->kind == EG_RANGE_SINK)
+		return eg_sink_fill(view, r, gpa, qual);
 	if (!r || r->kind != EG_RANGE_RAM || (qual & ~(u64)r->access))
 		return EG_FILL_DENIED;
 	if (current->mm != kvm->mm)

@@ -292,6 +292,7 @@ static void eg_fill_range(struct eg_view *view, const struct eg_range *r,
 		[EG_RANGE_RAM] = EPTGATE_RANGE_RAM,
 		[EG_RANGE_WINDOW] = EPTGATE_RANGE_WINDOW,
 		[EG_RANGE_TRAMP] = EPTGATE_RANGE_TRAMPOLINE,
+		[EG_RANGE_SINK] = EPTGATE_RANGE_REVOKED,
 	};
 
 	ri->view = view->id;

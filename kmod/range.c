@@ -42,6 +42,22 @@ const struct eg_range *eg_range_find(const struct eg_range_set *s, u64 gpa)
 	return NULL;
 }
 
+bool eg_range_orphan(struct eg_range_set *s, const void *owner, u32 kind,
+		     u32 access_mask)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++) {
+		if (s->r[i].owner != owner)
+			continue;
+		s->r[i].kind = kind;
+		s->r[i].owner = NULL;
+		s->r[i].access &= access_mask;
+		return true;
+	}
+	return false;
+}
+
 int eg_range_insert(struct eg_range_set *s, u64 start, u64 len, u32 access,
 		    u32 kind, void *owner)
 {

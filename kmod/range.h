@@ -18,6 +18,7 @@ enum eg_range_kind {
 	EG_RANGE_RAM = 1,	/* mirror of the VM's own RAM */
 	EG_RANGE_WINDOW,	/* a peer's memory, see struct eg_window */
 	EG_RANGE_TRAMP,		/* trampoline pages, see struct eg_trampoline */
+	EG_RANGE_SINK,		/* a revoked window: maps the view's sink page */
 };
 
 struct eg_range {
@@ -40,6 +41,12 @@ int eg_range_insert(struct eg_range_set *s, u64 start, u64 len, u32 access,
 int eg_range_remove(struct eg_range_set *s, u64 start, u64 len);
 /* The range containing @gpa, or NULL. */
 const struct eg_range *eg_range_find(const struct eg_range_set *s, u64 gpa);
+/*
+ * The range owned by @owner keeps its place with kind @kind, no owner and
+ * the access bits of @access_mask only: true, or false if there is none.
+ */
+bool eg_range_orphan(struct eg_range_set *s, const void *owner, u32 kind,
+		     u32 access_mask);
 /* Whether [start, start + len) overlaps any range. */
 bool eg_range_overlaps(const struct eg_range_set *s, u64 start, u64 len);
 

@@ -64,11 +64,17 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
 	if (!view)
 		return -ENOMEM;
+	view->sink = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	view->root = eg_ept_alloc_table(GFP_KERNEL);
-	if (!view->root) {
+	if (!view->root || !view->sink) {
+		if (view->root)
+			eg_ept_free_tables(view->root);
+		if (view->sink)
+			__free_page(view->sink);
 		kfree(view);
 		return -ENOMEM;
 	}
+	atomic64_inc(&eg_counters.table_pages);	/* the sink */
 	view->id = id;
 	view->eptp = eg_make_eptp(__pa(view->root), eg_caps.eptp_mt, false);
 
@@ -80,6 +86,9 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	arg->view = id;
 	return 0;
 }
+
+static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
+				u64 gpa, u64 len);
 
 /*
  * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
@@ -189,6 +198,30 @@ static void eg_window_free(struct eg_window *w)
 	kfree(w);
 }
 
+/*
+ * The peer revoked @w (its grant, its binding, its process): the window's
+ * addresses stay reserved in the view as a sink range, whose pages map
+ * the view's sink page when touched, and the window goes (zap, INVEPT,
+ * unpin).  A vCPU in the middle of the trampoline then finishes its call
+ * against a ring of zeros (nothing posted: back-pressure) instead of
+ * falling back into the default view half way, where its stack is not.
+ * eg_mutex.
+ */
+void eg_window_revoke(struct eg_window *w)
+{
+	struct eg_vm *vm = w->owner;
+	struct eg_view *view = vm->views[w->view];
+
+	lockdep_assert_held(&eg_mutex);
+	raw_spin_lock(&vm->mmu_lock);
+	eg_range_orphan(&view->ranges, w, EG_RANGE_SINK, EG_EPT_R | EG_EPT_W);
+	raw_spin_unlock(&vm->mmu_lock);
+	eg_view_zap(vm, view, w->gpa, w->gpa + w->len, EG_EPT_SW_WINDOW);
+	/* 4 KiB tables where 2 MiB window leaves were: the sink is 4 KiB */
+	eg_view_build_tables(vm, view, w->gpa, w->len);
+	eg_window_free(w);
+}
+
 /* Removes a window from its view: zap, INVEPT, unpin. */
 void eg_window_unmap(struct eg_window *w)
 {
@@ -232,6 +265,8 @@ static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
 	view->ranges.nr = 0;
 	eg_trampoline_free(view->tramp);
 	eg_ept_free_tables(view->root);
+	__free_page(view->sink);	/* its leaves went with the zap */
+	atomic64_dec(&eg_counters.table_pages);
 	kfree(view);
 }
 
@@ -240,6 +275,10 @@ int eg_view_destroy(struct eg_vm *vm, u32 id)
 	if (!eg_vm_view(vm, id))
 		return eg_reject(-ENOENT, "no such view");
 	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
+	/* a vCPU inside its trampoline finishes the call first */
+	if (vm->enabled && !eg_vm_drain(vm, id))
+		pr_warn_ratelimited("eptgate: DESTROY_VIEW: a vCPU stayed in view %u; put back in the default view\n",
+				    id);
 	eg_view_destroy_one(vm, id);
 	return 0;
 }
@@ -506,6 +545,14 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	if (arg->flags & EPTGATE_WINDOW_UNMAP) {
 		raw_spin_lock(&vm->mmu_lock);
 		rg = eg_range_find(&view->ranges, arg->gpa);
+		if (rg && rg->start == arg->gpa &&
+		    rg->end == arg->gpa + arg->len && rg->kind == EG_RANGE_SINK) {
+			/* what a revoked window left: its addresses go now */
+			eg_range_remove(&view->ranges, arg->gpa, arg->len);
+			raw_spin_unlock(&vm->mmu_lock);
+			eg_view_zap(vm, view, arg->gpa, arg->gpa + arg->len, 0);
+			return 0;
+		}
 		w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
 		    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
 		raw_spin_unlock(&vm->mmu_lock);
@@ -565,14 +612,14 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	return 0;
 }
 
-/* A peer goes away: unmap every window of other VMs that maps it. */
+/* A peer goes away: every window of other VMs that maps it is revoked. */
 void eg_view_unmap_peer_windows(struct eg_vm *peer)
 {
 	struct eg_window *w, *tmp;
 
 	lockdep_assert_held(&eg_mutex);
 	list_for_each_entry_safe(w, tmp, &peer->peer_windows, peer_node)
-		eg_window_unmap(w);
+		eg_window_revoke(w);
 }
 
 /* Whether a memslot of the VM logs dirty pages (migration). */

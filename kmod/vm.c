@@ -5,6 +5,7 @@
  * teardown order are described in eptgate.h.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/slab.h>
@@ -95,6 +96,51 @@ void eg_invept_all(u64 eptp)
 void eg_vm_kick_all(struct eg_vm *vm)
 {
 	kvm_make_all_cpus_request(vm->kvm, KVM_REQ_TLB_FLUSH);
+}
+
+/* Whether a vCPU was in view @id (0: in any view) at its last exit. */
+static bool eg_vm_in_view(struct eg_vm *vm, u32 id)
+{
+	struct eg_vcpu *vs;
+	unsigned long idx;
+	bool in = false;
+
+	raw_spin_lock(&vm->mmu_lock);
+	xa_for_each(&vm->vcpus, idx, vs)
+		in |= id ? vs->exit_view == id : vs->exit_view != 0;
+	raw_spin_unlock(&vm->mmu_lock);
+	return in;
+}
+
+/* Kicks of eg_vm_drain(), about 1 ms apart: 100 ms at most. */
+#define EG_DRAIN_ROUNDS	100
+
+/**
+ * eg_vm_drain() - wait until no vCPU is inside view @id (0: any view)
+ * @vm: the VM, switching on
+ * @id: the view
+ *
+ * Kicks the vCPUs out of guest mode, round after round, until none was in
+ * the view at its exit.  A vCPU found there resumes in it (the exit
+ * policy keeps it), finishes the trampoline and leaves by its own VMFUNC;
+ * forcing it into the default view in the middle of a call would resume
+ * it where the trampoline's stack and state are not.  A guest that stays
+ * in (or keeps entering) the view is let go after EG_DRAIN_ROUNDS.
+ *
+ * Return: true if no vCPU was in the view at the end.  eg_mutex held.
+ */
+bool eg_vm_drain(struct eg_vm *vm, u32 id)
+{
+	unsigned int round;
+
+	lockdep_assert_held(&eg_mutex);
+	for (round = 0; round < EG_DRAIN_ROUNDS; round++) {
+		eg_vm_kick_all(vm);
+		if (!eg_vm_in_view(vm, id))
+			return true;
+		usleep_range(500, 1000);
+	}
+	return false;
 }
 
 static void eg_vm_release_locked(struct eg_vm *vm)
@@ -319,6 +365,10 @@ static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
 			return r;
 		eg_vm_slots_baseline(vm);
 	}
+	/* a vCPU inside the trampoline finishes its call first */
+	if (!on && vm->enabled && !eg_vm_drain(vm, 0))
+		pr_warn_ratelimited("eptgate: DISABLE: a vCPU stayed in a view for %u ms; put back in the default view\n",
+				    EG_DRAIN_ROUNDS);
 	raw_spin_lock(&vm->mmu_lock);
 	if (on)
 		vm->enabled = true;

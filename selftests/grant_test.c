@@ -11,9 +11,11 @@
  *
  *   1. the window reads the receiver's page;
  *   2. the receiver revokes (EPTGATE_REVOKE_GRANT on its copy): the
- *      window is gone (the guest reads its own page, falling back), the
- *      pins are released, the sender sees it in GRANT_INFO and MAP_WINDOW
- *      with the grant fails with EKEYREVOKED;
+ *      window is gone: its address reads the view's sink (zeros), not the
+ *      receiver's page, until the sender unmaps what is left (then it
+ *      reads its own page, falling back); the pins are released, the
+ *      sender sees it in GRANT_INFO and MAP_WINDOW with the grant fails
+ *      with EKEYREVOKED;
  *   3. a second grant, whose every fd is then closed: the same;
  *   4. a third grant, and the receiver's process exits (its binding goes
  *      away): the same.
@@ -130,21 +132,34 @@ static void map_and_read(struct sender *s, int gfd, const char *which)
 		    which, gi.revoked, (unsigned long long)gi.windows);
 }
 
-/* After the grant ended: no window, no pin, the guest reads its own P. */
+/*
+ * After the grant ended: no window, no pin; P reads the view's sink until
+ * the sender unmaps the revoked range, then its own page.
+ */
+static void expect_sink(struct sender *s, const char *how)
+{
+	uint64_t v = guest_round(s);
+
+	TEST_ASSERT(v == 0,
+		    "after %s: view 1 read 0x%lx at P, expected 0: the sink of a revoked window (the receiver's page must be gone)",
+		    how, v);
+	eptgate_unmap_window(s->bfd, 1, P_GPA, EPTGATE_PAGE_SIZE);
+	v = guest_round(s);
+	TEST_ASSERT(v == PATTERN_A,
+		    "after %s and UNMAP of the revoked range: view 1 read 0x%lx at P, expected the sender's own 0x%llx",
+		    how, v, PATTERN_A);
+}
+
 static void expect_ended(struct sender *s, int gfd, const char *how)
 {
 	struct eptgate_grant_info gi = eptgate_grant_info(gfd);
-	uint64_t v;
 	int r;
 
 	TEST_ASSERT(gi.revoked && !gi.windows && gi.windows_revoked == 1,
 		    "after %s: GRANT_INFO revoked %u windows %llu windows_revoked %llu, expected 1, 0, 1",
 		    how, gi.revoked, (unsigned long long)gi.windows,
 		    (unsigned long long)gi.windows_revoked);
-	v = guest_round(s);
-	TEST_ASSERT(v == PATTERN_A,
-		    "after %s: view 1 read 0x%lx at P, expected the sender's own 0x%llx (the window must be gone)",
-		    how, v, PATTERN_A);
+	expect_sink(s, how);
 	r = __eptgate_map_window_grant(s->bfd, 1, P_GPA, EPTGATE_PAGE_SIZE,
 				       EPTGATE_RO, gfd, P_GPA);
 	TEST_ASSERT(r == -EKEYREVOKED,
@@ -198,7 +213,7 @@ int main(void)
 	ask(s.sock, CMD_REVOKE);
 	expect_ended(&s, gfd, "the receiver's REVOKE_GRANT");
 	close(gfd);
-	ksft_test_result_pass("REVOKE_GRANT by the receiver: window unmapped and unpinned, EKEYREVOKED\n");
+	ksft_test_result_pass("REVOKE_GRANT by the receiver: window unpinned, its address the sink until unmapped, EKEYREVOKED\n");
 
 	gfd = receive_grant(&s);
 	map_and_read(&s, gfd, "second grant");
@@ -208,10 +223,7 @@ int main(void)
 		    "the receiver closed its fd of the grant, the sender still has one: view 1 read 0x%lx, expected 0x%llx",
 		    v, PATTERN_B);
 	close(gfd);			/* ... and the sender's: the last one */
-	v = guest_round(&s);
-	TEST_ASSERT(v == PATTERN_A,
-		    "every fd of the grant closed: view 1 read 0x%lx, expected the sender's own 0x%llx",
-		    v, PATTERN_A);
+	expect_sink(&s, "every fd of the grant closed");
 	TEST_ASSERT(eptgate_foll_pins() == s.pins0,
 		    "every fd of the grant closed: FOLL_PIN balance %ld, expected %ld",
 		    (long)eptgate_foll_pins(), (long)s.pins0);

@@ -573,8 +573,10 @@ static void check_grants(int dev, int bfd, int peer_bfd)
 	EXPECT(__eptgate_map_window_grant(bfd, 1, wgpa, PG, EPTGATE_RO, gfd,
 					  PEER_GPA),
 	       EKEYREVOKED, "MAP_WINDOW with a revoked grant");
+	EXPECT(__eptgate_unmap_window(bfd, 1, wgpa, PG), 0,
+	       "MAP_WINDOW UNMAP of the range a revoked window left (its sink)");
 	EXPECT(__eptgate_unmap_window(bfd, 1, wgpa, PG), ENOENT,
-	       "MAP_WINDOW UNMAP of a window the revocation removed");
+	       "MAP_WINDOW UNMAP of it again");
 	close(gfd);
 
 	own_gfd = eptgate_create_grant(bfd, RAM_GPA, PG, EPTGATE_RO);

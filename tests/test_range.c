@@ -37,6 +37,15 @@ int main(void)
 	TAP_CHECK(eg_range_remove(&s, 0x11000, 0x3000) == -ENOENT, "remove needs the exact start");
 	TAP_CHECK(eg_range_remove(&s, 0x10000, 0x4000) == 0, "remove exact");
 	TAP_CHECK(eg_range_find(&s, 0x10000) == NULL && s.nr == 3, "removed range is gone");
+	TAP_CHECK(eg_range_orphan(&s, &owner, EG_RANGE_SINK, 3) &&
+		  eg_range_find(&s, 0x20000)->kind == EG_RANGE_SINK &&
+		  !eg_range_find(&s, 0x20000)->owner && eg_range_find(&s, 0x20fff)->access == 3 &&
+		  s.nr == 3, "orphan: the window's range stays, a sink without owner");
+	TAP_CHECK(!eg_range_orphan(&s, &owner, EG_RANGE_SINK, 3) && s.nr == 3,
+		  "orphan of an owner with no range: false, nothing changes");
+	TAP_CHECK(eg_range_insert(&s, 0x20000, 0x1000, 3, EG_RANGE_WINDOW, &owner) == -EEXIST &&
+		  eg_range_remove(&s, 0x20000, 0x1000) == 0 && s.nr == 2,
+		  "its addresses stay reserved until removed");
 
 	memset(&s, 0, sizeof(s));
 	for (i = 0, r = 0; i < EG_MAX_RANGES && !r; i++)

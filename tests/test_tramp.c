@@ -142,6 +142,22 @@ int main(void)
 	mailbox()->pkt[0].len = 0xfffffff8u;
 	TAP_CHECK(call() == EG_TR_E_BATCH, "offset + length that wraps: EG_TR_E_BATCH");
 	TAP_CHECK(used->idx == 4, "no refused batch touched the ring");
+
+	/*
+	 * A ring that was written before (the link came up again): the
+	 * device starts where the parameters say, at entry 5 of 8 buffers.
+	 */
+	setup(8);
+	params()->last_avail_idx = 5;
+	params()->used_idx = 5;
+	used->idx = 5;
+	batch(2, 60);
+	r = call();
+	TAP_CHECK(r == 2 && used->idx == 7 && used->ring[5].id == 5 && used->ring[6].id == 6 &&
+		  base[WINDOW_OFF + BUF_OFF + 5 * BUF_LEN + EG_TX_HDR_LEN] == 0xa0 &&
+		  base[WINDOW_OFF + BUF_OFF + EG_TX_HDR_LEN] == 0,
+		  "the ring's base from the parameters: avail entries 5, 6 taken, used index 5 -> 7 (got %ld, %u)",
+		  r, used->idx);
 	free(base);
 	return tap_done();
 }

@@ -12,6 +12,7 @@
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/firmware.h>
+#include <linux/if_arp.h>
 #include <linux/kdebug.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
@@ -36,6 +37,10 @@ static char *firmware = "eptgate/tramp.signed";
 module_param(firmware, charp, 0444);
 MODULE_PARM_DESC(firmware, "signed trampoline blob, a request_firmware() name");
 
+static char *lower = "";
+module_param(lower, charp, 0444);
+MODULE_PARM_DESC(lower, "interface for what the fast path does not carry (broadcast, multicast, everything while it is down), e.g. eth0; empty: dropped and counted");
+
 /* Driver counters: the first part of `ethtool -S`. */
 struct eg_counters {
 	u64 tx_packets;		/* delivered (EG_TX_OK) */
@@ -58,8 +63,15 @@ struct eg_counters {
 	u64 drop_runt;		/* shorter than an Ethernet header */
 	u64 drop_oversize;	/* longer than a slot or the peer's MTU */
 	u64 vmfunc_ud;		/* VMFUNC #UD in the trampoline (view gone) */
-	u64 link_up;		/* carrier on transitions */
-	u64 link_down;		/* carrier off transitions */
+	u64 link_up;		/* fast path up transitions */
+	u64 link_down;		/* fast path down transitions */
+	u64 fallback_packets;	/* frames handed to the lower device */
+	u64 fallback_bytes;
+	u64 fallback_no_link;	/* ... because the fast path was down */
+	u64 fallback_multicast;	/* ... because not unicast to the peer */
+	u64 fallback_errors;	/* dev_queue_xmit() on the lower said no */
+	u64 drop_no_lower;	/* no fast path and no lower device */
+	u64 drop_no_peer;	/* unicast with no peer MAC known yet */
 };
 
 static const char eg_counter_names[][ETH_GSTRING_LEN] = {
@@ -68,6 +80,9 @@ static const char eg_counter_names[][ETH_GSTRING_LEN] = {
 	"call_not_in_view", "call_busy", "call_batch", "call_params",
 	"call_irqs_on", "call_other", "drop_call_failed", "drop_no_link",
 	"drop_runt", "drop_oversize", "vmfunc_ud", "link_up", "link_down",
+	"fallback_packets", "fallback_bytes", "fallback_no_link",
+	"fallback_multicast", "fallback_errors", "drop_no_lower",
+	"drop_no_peer",
 };
 
 static_assert(ARRAY_SIZE(eg_counter_names) * sizeof(u64) ==
@@ -134,8 +149,17 @@ struct eg_net {
 	struct timer_list retry;
 	struct delayed_work link_work;
 	bool stopping;
+	bool fast_up;			/* link_work's last view of the link */
 	s32 install_errno_seen;
 	struct notifier_block die_nb;
+
+	/*
+	 * The lower device (module parameter "lower"): a reference held
+	 * from NETDEV_REGISTER (or probe) until NETDEV_UNREGISTER (or
+	 * remove); read under RCU in xmit, written under rtnl.
+	 */
+	struct net_device __rcu *lower;
+	struct notifier_block netdev_nb;
 };
 
 typedef long (*eg_tramp_fn)(u32 view);
@@ -296,6 +320,59 @@ static void eg_retry_timer(struct timer_list *t)
 	spin_unlock_irqrestore(&en->lock, flags);
 }
 
+/*
+ * What the fast path does not carry goes to the lower device as it is,
+ * with the peer's MAC as its destination if it is unicast (eg0 does no
+ * ARP: the peer is the one receiver).  Called with en->lock held, which
+ * it drops: dev_queue_xmit() may take the lower device's locks.  xmit
+ * runs under rcu_read_lock_bh() (__dev_queue_xmit()).
+ */
+static netdev_tx_t eg_xmit_lower(struct eg_net *en, struct sk_buff *skb,
+				 u64 *reason, unsigned long flags)
+	__releases(&en->lock)
+{
+	struct net_device *lower = rcu_dereference_bh(en->lower);
+	u32 len = skb->len;
+
+	lockdep_assert_held(&en->lock);
+	if (!lower) {
+		en->c.drop_no_lower++;
+		goto drop;
+	}
+	if (is_unicast_ether_addr(skb->data)) {
+		if (!is_valid_ether_addr(en->link.peer_mac)) {
+			en->c.drop_no_peer++;
+			goto drop;
+		}
+		/* a clone's header is shared: write a copy of our own */
+		if (skb_ensure_writable(skb, ETH_HLEN)) {
+			en->c.fallback_errors++;
+			goto drop;
+		}
+		ether_addr_copy(skb->data, en->link.peer_mac);
+	}
+	(*reason)++;
+	spin_unlock_irqrestore(&en->lock, flags);
+
+	skb->dev = lower;
+	if (dev_queue_xmit(skb) != NET_XMIT_SUCCESS) {
+		spin_lock_irqsave(&en->lock, flags);
+		en->c.fallback_errors++;
+		spin_unlock_irqrestore(&en->lock, flags);
+		return NETDEV_TX_OK;
+	}
+	spin_lock_irqsave(&en->lock, flags);
+	en->c.fallback_packets++;
+	en->c.fallback_bytes += len;
+	spin_unlock_irqrestore(&en->lock, flags);
+	return NETDEV_TX_OK;
+
+drop:
+	spin_unlock_irqrestore(&en->lock, flags);
+	dev_kfree_skb_any(skb);
+	return NETDEV_TX_OK;
+}
+
 static netdev_tx_t eg_start_xmit(struct sk_buff *skb, struct net_device *ndev)
 {
 	struct eg_net *en = netdev_priv(ndev);
@@ -308,13 +385,14 @@ static netdev_tx_t eg_start_xmit(struct sk_buff *skb, struct net_device *ndev)
 		en->c.drop_runt++;
 		goto out;
 	}
+	/* skb->data is the Ethernet header, linear (dev_hard_header()) */
+	if (!is_unicast_ether_addr(skb->data))
+		return eg_xmit_lower(en, skb, &en->c.fallback_multicast, flags);
+	if (!eg_link_up(&en->link))
+		return eg_xmit_lower(en, skb, &en->c.fallback_no_link, flags);
 	if (len > EG_PCI_PKT_SLOT ||
 	    (en->link.mtu && len > ETH_HLEN + en->link.mtu)) {
 		en->c.drop_oversize++;
-		goto out;
-	}
-	if (!eg_link_up(&en->link)) {
-		en->c.drop_no_link++;
 		goto out;
 	}
 	/* the queue is stopped whenever all slots are pending */
@@ -351,20 +429,26 @@ static void eg_link_work(struct work_struct *w)
 	struct eg_net *en = container_of(to_delayed_work(w), struct eg_net,
 					 link_work);
 	struct net_device *ndev = en->ndev;
+	struct net_device *lower_dev;
 	unsigned long flags;
 	struct eg_link l;
-	bool up;
+	bool up, carrier;
 
 	if (!eg_read_status(en->st, &l))
 		goto again;
 	up = eg_link_up(&l);
+	rcu_read_lock();
+	lower_dev = rcu_dereference(en->lower);
+	carrier = up || (lower_dev && netif_carrier_ok(lower_dev));
+	rcu_read_unlock();
 	if (l.install_errno != en->install_errno_seen) {
 		en->install_errno_seen = l.install_errno;
 		if (l.install_errno)
 			netdev_err(ndev, "eptgate refused the trampoline %s: %pe\n",
 				   firmware, ERR_PTR(l.install_errno));
 	}
-	if (up == netif_carrier_ok(ndev) && l.gen == en->link.gen)
+	if (up == en->fast_up && carrier == netif_carrier_ok(ndev) &&
+	    l.gen == en->link.gen)
 		goto again;
 
 	rtnl_lock();
@@ -377,20 +461,26 @@ static void eg_link_work(struct work_struct *w)
 		if (ndev->mtu > ndev->max_mtu)
 			dev_set_mtu(ndev, ndev->max_mtu);
 	}
+	lower_dev = rtnl_dereference(en->lower);
 	spin_lock_irqsave(&en->lock, flags);
 	en->link = l;
 	if (!up)
 		eg_drop_pending(en, &en->c.drop_no_link);
-	if (up && !netif_carrier_ok(ndev)) {
+	if (up && !en->fast_up) {
 		en->c.link_up++;
-		netif_carrier_on(ndev);
 		netdev_info(ndev, "link up: view %u, peer %pM, mtu %u\n",
 			    l.view, l.peer_mac, l.mtu);
-	} else if (!up && netif_carrier_ok(ndev)) {
+	} else if (!up && en->fast_up) {
 		en->c.link_down++;
-		netif_carrier_off(ndev);
-		netdev_info(ndev, "link down\n");
+		netdev_info(ndev, "link down%s%s\n",
+			    lower_dev ? ": falling back to " : "",
+			    lower_dev ? lower_dev->name : "");
 	}
+	en->fast_up = up;
+	if (carrier && !netif_carrier_ok(ndev))
+		netif_carrier_on(ndev);
+	else if (!carrier && netif_carrier_ok(ndev))
+		netif_carrier_off(ndev);
 	if (netif_running(ndev) && netif_queue_stopped(ndev) && !en->pending)
 		netif_wake_queue(ndev);
 	spin_unlock_irqrestore(&en->lock, flags);
@@ -432,12 +522,14 @@ static void eg_get_stats64(struct net_device *ndev,
 	unsigned long flags;
 
 	spin_lock_irqsave(&en->lock, flags);
-	s->tx_packets = en->c.tx_packets;
-	s->tx_bytes = en->c.tx_bytes;
+	/* both paths; ethtool -S tells them apart */
+	s->tx_packets = en->c.tx_packets + en->c.fallback_packets;
+	s->tx_bytes = en->c.tx_bytes + en->c.fallback_bytes;
 	s->tx_errors = en->c.err_pkt_len + en->c.err_too_small +
-		       en->c.err_status;
+		       en->c.err_status + en->c.fallback_errors;
 	s->tx_dropped = en->c.drop_call_failed + en->c.drop_no_link +
-			en->c.drop_runt + en->c.drop_oversize;
+			en->c.drop_runt + en->c.drop_oversize +
+			en->c.drop_no_lower + en->c.drop_no_peer;
 	s->tx_carrier_errors = en->c.drop_no_link;
 	spin_unlock_irqrestore(&en->lock, flags);
 }
@@ -537,12 +629,36 @@ static int eg_die_notify(struct notifier_block *nb, unsigned long val,
 	return NOTIFY_STOP;
 }
 
+/*
+ * vmap_pfn() maps with pgprot_nx(), whatever it is asked for; the code
+ * pages at T must be executable, and are made read-only + executable in
+ * place (x86's lookup_address(): the walk of init_mm is not exported
+ * otherwise).  Nothing touched them through the new mapping yet, so no TLB
+ * entry can allow more than the new PTEs; a stale NX one could only cause
+ * a spurious fault, which x86 resolves against the PTE.
+ */
+static int eg_code_mkexec(void *t)
+{
+	unsigned long a = (unsigned long)t;
+	unsigned int level;
+	pte_t *pte;
+
+	for (; a < (unsigned long)t + EPTGATE_TRAMPOLINE_CODE_MAX; a += PAGE_SIZE) {
+		pte = lookup_address(a, &level);
+		if (!pte || level != PG_LEVEL_4K || !pte_present(*pte))
+			return -EFAULT;
+		set_pte(pte, pte_mkexec(pte_wrprotect(*pte)));
+	}
+	return 0;
+}
+
 static int eg_map_bar(struct eg_net *en)
 {
 	struct pci_dev *pdev = en->pdev;
 	resource_size_t start = pci_resource_start(pdev, EG_PCI_MEM_BAR);
 	unsigned long *pfns;
 	unsigned int i, n;
+	int ret;
 
 	en->t_len = pci_resource_len(pdev, EG_PCI_MEM_BAR);
 	n = en->t_len >> PAGE_SHIFT;
@@ -551,13 +667,20 @@ static int eg_map_bar(struct eg_net *en)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		pfns[i] = PHYS_PFN(start) + i;
-	/* ioremap() is NX; the code at T must be executable */
-	en->t = vmap_pfn(pfns, n, PAGE_KERNEL_EXEC);
+	en->t = vmap_pfn(pfns, n, PAGE_KERNEL);
 	kvfree(pfns);
 	if (!en->t) {
 		dev_err(&pdev->dev, "vmap_pfn of BAR %d (%u pages) failed\n",
 			EG_PCI_MEM_BAR, n);
 		return -ENOMEM;
+	}
+	ret = eg_code_mkexec(en->t);
+	if (ret) {
+		dev_err(&pdev->dev, "making the code at T executable: %pe\n",
+			ERR_PTR(ret));
+		vunmap(en->t);
+		en->t = NULL;
+		return ret;
 	}
 	en->mb = (struct eg_tramp_mailbox *)(en->t + EG_PCI_MAILBOX_OFF);
 	en->st = (const struct eg_pci_status *)(en->t + EG_PCI_STATUS_OFF);
@@ -644,6 +767,51 @@ static int eg_install(struct eg_net *en)
 	return 0;
 }
 
+/*
+ * The lower device is found by name, whenever a device of that name is
+ * registered (or renamed to it) while there is none, and let go when it
+ * is unregistered; its carrier changes eg0's (link_work).  Under rtnl.
+ */
+static int eg_netdev_event(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct eg_net *en = container_of(nb, struct eg_net, netdev_nb);
+	struct net_device *cur = rtnl_dereference(en->lower);
+
+	ASSERT_RTNL();
+	if (dev == en->ndev)
+		return NOTIFY_DONE;
+	switch (event) {
+	case NETDEV_REGISTER:
+	case NETDEV_CHANGENAME:
+		if (cur || !*lower || strcmp(dev->name, lower) ||
+		    dev->type != ARPHRD_ETHER)
+			break;
+		dev_hold(dev);
+		rcu_assign_pointer(en->lower, dev);
+		netdev_info(en->ndev, "lower device %s\n", dev->name);
+		mod_delayed_work(system_wq, &en->link_work, 0);
+		break;
+	case NETDEV_UNREGISTER:
+		if (dev != cur)
+			break;
+		RCU_INIT_POINTER(en->lower, NULL);
+		synchronize_net();	/* no xmit holds it any more */
+		dev_put(dev);
+		netdev_info(en->ndev, "lower device %s gone\n", dev->name);
+		mod_delayed_work(system_wq, &en->link_work, 0);
+		break;
+	case NETDEV_UP:
+	case NETDEV_DOWN:
+	case NETDEV_CHANGE:
+		if (dev == cur)
+			mod_delayed_work(system_wq, &en->link_work, 0);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
 static void eg_free(struct eg_net *en)
 {
 	if (en->t)
@@ -728,11 +896,23 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_die;
 	}
 	pci_set_drvdata(pdev, en);
+	/* replays NETDEV_REGISTER of the devices there already */
+	en->netdev_nb.notifier_call = eg_netdev_event;
+	ret = register_netdevice_notifier(&en->netdev_nb);
+	if (ret) {
+		dev_err(&pdev->dev, "register_netdevice_notifier: %pe\n",
+			ERR_PTR(ret));
+		goto err_unregister;
+	}
 	queue_delayed_work(system_wq, &en->link_work, 0);
 	netdev_info(ndev, "eptgate-pci %s: BAR %d %zu KiB mapped at T\n",
 		    pci_name(pdev), EG_PCI_MEM_BAR, en->t_len >> 10);
 	return 0;
 
+err_unregister:
+	WRITE_ONCE(en->stopping, true);
+	unregister_netdev(ndev);
+	cancel_delayed_work_sync(&en->link_work);
 err_die:
 	unregister_die_notifier(&en->die_nb);
 err_stop:
@@ -754,6 +934,8 @@ static void eg_remove(struct pci_dev *pdev)
 
 	WRITE_ONCE(en->stopping, true);
 	unregister_netdev(ndev);	/* eg_stop: no frame pending after */
+	/* replays NETDEV_UNREGISTER: the lower device's reference goes */
+	unregister_netdevice_notifier(&en->netdev_nb);
 	cancel_delayed_work_sync(&en->link_work);
 	del_timer_sync(&en->retry);
 	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);

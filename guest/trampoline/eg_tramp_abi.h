@@ -32,9 +32,10 @@
 #include <stdint.h>
 #endif
 #include <linux/eptgate.h>
+#include <linux/eptgate_tramp.h>
 #include "layout.h"
 
-#define EG_TR_ABI_VERSION	1
+/* The trusted parameters the VMM installs: uapi/linux/eptgate_tramp.h. */
 #define EG_TR_BATCH_MAX		64
 
 /* Negative results. */
@@ -43,27 +44,6 @@
 #define EG_TR_E_BATCH		(-3)	/* mailbox batch out of bounds */
 #define EG_TR_E_PARAMS		(-4)	/* trusted parameters are unusable */
 #define EG_TR_E_IRQS_ON		(-5)	/* called with interrupts enabled */
-
-/*
- * Trusted parameters: written by the VMM through EPTGATE_INSTALL_TRAMPOLINE
- * into the private pages at EPTGATE_TRAMPOLINE_PARAM_OFF.
- */
-struct eg_tramp_params {
-	uint32_t version;	/* EG_TR_ABI_VERSION */
-	uint32_t qsize;		/* the peer's RX queue size */
-	uint64_t mailbox_off;	/* offsets from T, page aligned */
-	uint64_t pkt_off;
-	uint64_t pkt_len;
-	uint64_t window_off;
-	uint64_t doorbell_off;	/* 0: no doorbell */
-	/* the peer's RX virtqueue, in peer guest-physical addresses */
-	uint64_t win_gpa;	/* what the window maps */
-	uint64_t win_len;
-	uint64_t desc_gpa;
-	uint64_t avail_gpa;
-	uint64_t used_gpa;
-	uint64_t features;	/* negotiated by the peer's driver */
-};
 
 /* The mailbox: the guest writes the batch, the trampoline the results. */
 struct eg_tramp_mailbox {

@@ -62,6 +62,8 @@ static long eg_tramp_setup(struct eg_tramp_private *p, uint8_t *base,
 	cfg.used_gpa = prm->used_gpa;
 	cfg.qsize = prm->qsize;
 	cfg.features = prm->features;
+	cfg.last_avail_idx = prm->last_avail_idx;
+	cfg.used_idx = prm->used_idx;
 	if (prm->doorbell_off) {
 		cfg.doorbell = (volatile uint32_t *)(base + prm->doorbell_off);
 		cfg.doorbell_val = 1;

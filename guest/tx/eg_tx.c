@@ -142,8 +142,15 @@ static inline void eg_prefetchw(const void *p)
 	__asm__ __volatile__("prefetchw %0" : : "m"(*(const uint8_t *)p));
 }
 
-#define EG_MASK_REJECT ((1ull << VIRTIO_F_INDIRECT_DESC) |		\
-			(1ull << VIRTIO_F_ACCESS_PLATFORM) |		\
+/*
+ * Features whose negotiation changes what the ring means in a way eg_tx
+ * does not implement.  VIRTIO_F_INDIRECT_DESC is not among them: it is
+ * negotiated for the whole device (Linux's virtio_net takes it whenever
+ * offered), a driver uses it per chain, and an indirect chain on this
+ * queue is a bad chain, counted (err_indirect) and returned with length 0.
+ * Linux never posts one on an RX queue with mergeable buffers.
+ */
+#define EG_MASK_REJECT ((1ull << VIRTIO_F_ACCESS_PLATFORM) |		\
 			(1ull << VIRTIO_F_RING_PACKED) |		\
 			(1ull << VIRTIO_F_IN_ORDER) |			\
 			(1ull << VIRTIO_NET_F_HASH_REPORT))

@@ -5,6 +5,7 @@
  *
  *   egudp recv [-p PORT] [-t SECS]                   (prints a summary, exit 0 iff clean)
  *   egudp send [-p PORT] [-t SECS] [-n COUNT] [-w WINDOW] [-m MAXLEN] DEST_IPV4
+ *                                                  (-t: the HELLO and the whole stream)
  *
  * Protocol (all fields little endian, struct eg_hdr first in every datagram):
  *   HELLO  sender -> receiver until the receiver answers ACK (it learns the peer);
@@ -265,6 +266,12 @@ static int do_send(int fd, const struct sockaddr_in *dst, uint32_t count, uint32
 	}
 	t0 = now();
 	for (uint32_t seq = 0; seq < count; seq++) {
+		/* -t bounds the whole stream, not only the HELLO */
+		if (now() > deadline) {
+			printf("egudp send: stopped at %u of %u after %.0f s (stalls=%u)\n", seq,
+			       count, tmo, stalls);
+			return 1;
+		}
 		/* flow control: stay within window of what the receiver has seen */
 		while (seq >= acked + window) {
 			if (!wait_in(fd, 1.0)) {

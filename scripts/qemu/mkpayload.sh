@@ -8,13 +8,19 @@
 #   qemu/bin/qemu-system-x86_64   (debug info stripped)  qemu/lib/ (its ldd libraries and
 #                          ld-linux, run as ld-linux --library-path)  qemu/share/ (firmware)
 #   vmlinux                the L2 kernel: Debian's vmlinux, zero tails trimmed (trimelf.py)
-#   l2initrd.img           busybox-static, l2init as /init, egudp and egchan (static), and
+#   l2initrd.img           busybox-static, l2init as /init, egudp egchan egstats (static), and
 #                          Debian's virtio modules exactly as packaged (signed) + modules.dep
 #   eptgate.ko egpeer      the receiver's side: the module for L1's 6.1 kernel ($EPTGATE_KO),
 #                          the stand-in sender (static, against patch 0002's eptgate-peer.h)
+#   egkey signing_cert.der adds the trampoline's certificate ($EG_SIGNING_CERT) to the
+#                          module's keyring, for the fast path's sender S
+#   eptgatectl             tools/eptgatectl, static: L1 reads S's view counters
 # Env: EGUDP_COUNT (datagrams A sends to B, default 1000), L2_TIMEOUT (s per QEMU, 400),
 #      EPTGATE_KO (default $B/k6.1/mod-default/eptgate.ko: make module KDIR=<6.1> B=$B/k6.1);
-#      guest A only: EG_NET_KO EG_TRAMP_FW (into l2initrd), EG_A_DEVICE (an extra -device)
+#      EG_NET_KO EG_TRAMP_FW (into l2initrd: the fast path's sender S, and guest A),
+#      EG_SIGNING_CERT (L1), EG_A_DEVICE (an extra -device of A), FAST_WAIT (s, egudp -t of S/R),
+#      PAIR_PHASES ("ab fast": both pairs; one of them for a quicker look),
+#      FAST_COUNT (datagrams of the fast path's first stream, default 100000)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,6 +66,8 @@ gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$R/bin/egudp" "$here/egudp.
 strip "$R/bin/egudp"
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$R/bin/egchan" "$here/egchan.c"
 strip "$R/bin/egchan"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$R/bin/egstats" "$here/egstats.c"
+strip "$R/bin/egstats"
 mods="kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
 kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko
 kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko
@@ -95,6 +103,14 @@ rm -rf "$R"
 # --- L1 side -------------------------------------------------------------------------------
 install -m 0755 "$here/l1run.sh" "$O/run.sh"
 cp "$EPTGATE_KO" "$O/eptgate.ko"
+gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$O/egkey" "$here/egkey.c"
+strip "$O/egkey"
+gcc -static -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I"$top/uapi" \
+	-I"$top/tools/eptgatectl" -o "$O/eptgatectl" "$top"/tools/eptgatectl/*.c
+strip "$O/eptgatectl"
+if [ -n "${EG_SIGNING_CERT:-}" ]; then
+	cp "$EG_SIGNING_CERT" "$O/signing_cert.der"
+fi
 gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -I"$top/uapi" -I"$B/qemu/src/include" \
 	-o "$O/egpeer" "$here/egpeer.c"
 strip "$O/egpeer"
@@ -104,5 +120,8 @@ QEMU_VERSION='$qv'
 COUNT=${EGUDP_COUNT:-1000}
 L2_TIMEOUT=${L2_TIMEOUT:-400}
 A_DEVICE='${EG_A_DEVICE:-}'
+FAST_WAIT=${FAST_WAIT:-240}
+FAST_COUNT=${FAST_COUNT:-100000}
+PHASES='${PAIR_PHASES:-ab fast}'
 CONF
 log "$O: $(du -sh "$O" | cut -f1) (qemu $(du -sh "$O/qemu" | cut -f1), vmlinux $(stat -c %s "$O/vmlinux"), l2initrd $(stat -c %s "$O/l2initrd.img"))"

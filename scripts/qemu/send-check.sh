@@ -29,7 +29,7 @@ done
 QA=(-L "${QEMU_SHARE:-$B/qemu/share}" -M q35 -accel qtest -nodefaults -display none -m 128)
 
 # --- 0002's header copies equal the uapi headers ------------------------------------------
-for h in eptgate.h eptgate_pci.h; do
+for h in eptgate.h eptgate_pci.h eptgate_tramp.h; do
 	python3 - "$top"/qemu/patches/0002-*.patch "linux-headers/linux/$h" >"$W/$h" <<'PY'
 import sys
 lines = open(sys.argv[1]).read().split('\n')

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """sync-uapi.py -- rewrite patch 0002's copies of uapi/linux/eptgate*.h.
 
-qemu/patches/0002-*.patch carries uapi/linux/eptgate.h and eptgate_pci.h
+qemu/patches/0002-*.patch carries uapi/linux/eptgate.h, eptgate_pci.h, eptgate_tramp.h
 verbatim as new files under linux-headers/linux/ (send-check.sh fails if
 they differ).  After a change of the uapi headers, run this: each copy's
 hunk, its index line and the diffstat are regenerated; nothing else of the
@@ -26,7 +26,7 @@ def blob_id(data):
     return hashlib.sha1(b'blob %d\0' % len(data) + data).hexdigest()[:7]
 
 
-for h in ('eptgate.h', 'eptgate_pci.h'):
+for h in ('eptgate.h', 'eptgate_pci.h', 'eptgate_tramp.h'):
     path = 'linux-headers/linux/' + h
     data = open(os.path.join(top, 'uapi/linux', h), 'rb').read()
     body = data.decode().split('\n')

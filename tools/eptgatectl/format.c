@@ -106,6 +106,7 @@ static const char *kind_name(uint32_t kind)
 	case EPTGATE_RANGE_RAM:		return "ram";
 	case EPTGATE_RANGE_WINDOW:	return "window";
 	case EPTGATE_RANGE_TRAMPOLINE:	return "trampoline";
+	case EPTGATE_RANGE_REVOKED:	return "revoked";
 	default:			return "unknown";
 	}
 }

@@ -301,6 +301,7 @@ struct eptgate_view_info {
 #define EPTGATE_RANGE_RAM	1	/* the VM's own RAM (EPTGATE_SET_ACCESS) */
 #define EPTGATE_RANGE_WINDOW	2	/* a peer's memory (EPTGATE_MAP_WINDOW) */
 #define EPTGATE_RANGE_TRAMPOLINE 3	/* trampoline code, data or doorbell */
+#define EPTGATE_RANGE_REVOKED	4	/* a window its peer revoked: a sink */
 
 /* eptgate_range_info.flags */
 #define EPTGATE_RANGE_GRANT	_BITUL(0)	/* window made from a grant fd */
