@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * eptgate PVH boot stub -- 32-bit entry.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # build.sh -- build eptgate's KVM-only qemu-system-x86_64 from Debian's QEMU source.
 #
 #   1. build deps: apt-get install of the few packages a minimal build needs (only the

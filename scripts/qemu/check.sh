@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # check.sh [OUTDIR] -- `make check-qemu`: eptgate's QEMU build, then the two-VM pair test.
 #   1. scripts/qemu/build.sh builds (or finds cached) qemu-system-x86_64
 #   2. a second build.sh is a no-op (cache hit: the binary is not rebuilt)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # run.sh of the pair-test payload (scripts/qemu/mkpayload.sh): runs in L1, the Debian 6.1
 # kernel inside the emulated CPU with kvm-intel loaded, as `cd /eptgate && sh ./run.sh`.
 # Boots two L2 guests A and B with eptgate's QEMU (q35, virtio-net-pci each, joined by a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # mkpayload.sh OUTDIR -- the payload directory of the two-VM test for scripts/bochs/run.sh 6.1
 #
 # Needs: $B/qemu (scripts/qemu/build.sh) and $KDIR (scripts/bochs/kernel.sh 6.1, default

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # pair-test.sh [OUTDIR] -- two real Linux VMs (L2) under eptgate's QEMU inside the emulated CPU.
 #
 #   scripts/qemu/build.sh                  (cached) eptgate's qemu-system-x86_64

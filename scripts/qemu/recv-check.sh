@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # recv-check.sh QEMU SHAREDIR SRCDIR -- host checks of the receiver's virtio-net property "eptgate"
 # (qemu/patches/0003-*) with the qtest accelerator (no KVM here): the property's validation
 # at realize, the realized device, and the peer socket's HELLO both ways (egpeer, built here

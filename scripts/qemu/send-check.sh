@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # send-check.sh QEMU -- host-side checks of the sender's eptgate-pci device (qemu/patches/0004-*)
 # under -accel qtest (no KVM needed): BAR sizes, subregion offsets (info mtree), registers,
 # refused window-size values, INSTALL of a signed trampoline blob (payload in the code ROM),
