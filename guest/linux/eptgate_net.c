@@ -96,6 +96,7 @@ static const char eg_tx_stat_names[][ETH_GSTRING_LEN] = {
 	"tramp_err_head", "tramp_err_next", "tramp_err_loop",
 	"tramp_err_indirect", "tramp_err_not_write", "tramp_err_zero_len",
 	"tramp_err_bounds", "tramp_err_ring_overlap", "tramp_chains_dropped",
+	"tramp_notify_asks",
 };
 
 static_assert(ARRAY_SIZE(eg_tx_stat_names) * sizeof(u64) ==
