@@ -23,7 +23,7 @@ echo "demo: eptgate's QEMU: $(scripts/qemu/build.sh 2>&1 | tail -n 1)"
 echo "demo: booting Debian 6.1 in the emulated CPU; L1 starts R and S under eptgate's QEMU (a few minutes)"
 rc=0
 mkdir -p "$out"
-PAIR_PHASES=fast scripts/qemu/pair-test.sh "$out" >"$out.log" 2>&1 || rc=$?
+PAIR_PHASES=fast FAST_COUNT=${FAST_COUNT:-20000} scripts/qemu/pair-test.sh "$out" >"$out.log" 2>&1 || rc=$?
 con=$out/bochs/serial.txt
 show() { # show PATTERN PREFIX: matching console lines, prefixed
 	grep -a -- "$1" "$con" 2>/dev/null | tr -d '\r' | sed "s/^/$2/" || true
