@@ -172,6 +172,7 @@ $(CHECKPATCH):
 lint: $(CHECKPATCH)
 	$(CHECKPATCH) --strict --no-tree --show-types --terse \
 		-f $(KERNEL_SOURCES)
+	scripts/lint/nospec.py kmod/*.c kmod/*.h
 
 deps:
 	scripts/deps.sh

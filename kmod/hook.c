@@ -205,6 +205,7 @@ static void eg_vcpu_set_resume(struct eg_vm *vm, struct eg_vcpu *vs, u32 id)
 	if (!vm->enabled || vm->dying)
 		id = 0;
 	vs->resume_view = id;
+	/* nospec: @id is a view the kernel found (eg_view_of, resume_view) */
 	vs->resume_instance = id ? vm->views[id]->instance : 0;
 	vs->resume_gen = vm->switch_gen;
 }
@@ -218,10 +219,11 @@ static void eg_vcpu_set_resume(struct eg_vm *vm, struct eg_vcpu *vs, u32 id)
 static u32 eg_vcpu_resume_view(struct eg_vm *vm, struct eg_vcpu *vs)
 {
 	u32 id = vs->resume_view;
+	struct eg_view *view = eg_vm_view(vm, id);
 
 	lockdep_assert_held(&vm->mmu_lock);
 	if (!id || vm->suspended || vs->resume_gen != vm->switch_gen ||
-	    !vm->views[id] || vm->views[id]->instance != vs->resume_instance)
+	    !view || view->instance != vs->resume_instance)
 		return 0;
 	return id;
 }
@@ -275,11 +277,12 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 
 	view = eg_vcpu_resume_view(vm, vs);
 	if (view && (eg_vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)) {
+		/* nospec: @view is eg_vcpu_resume_view()'s, as below */
 		vm->views[view]->stats.event_fallbacks++;
 		view = 0;
 	}
 	eg_vcpu_set_resume(vm, vs, view);
-	if (view)
+	if (view)	/* nospec: eg_vcpu_resume_view()'s */
 		eg_vmwrite(EPT_POINTER, vm->views[view]->eptp);
 
 	sec = eg_vmread(SECONDARY_VM_EXEC_CONTROL);
@@ -431,6 +434,7 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 			  struct eg_vcpu *vs, u32 id, u32 reason)
 {
+	/* nospec: @id is eg_view_of()'s, from the exit's EPTP */
 	struct eg_view *view = vm->views[id];
 
 	lockdep_assert_held(&vm->mmu_lock);
@@ -503,6 +507,7 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 	if (reason == EXIT_REASON_VMFUNC)
 		vs->vmfunc_ud++;
 	if (id) {
+		/* nospec: eg_view_of()'s: a loop over the views */
 		struct eg_view *view = vm->views[id];
 
 		vs->exits_alt++;

@@ -16,7 +16,7 @@
 /* EPTP-list entry @id as every vCPU should see it; mmu_lock held. */
 static u64 eg_list_entry(struct eg_vm *vm, u32 id)
 {
-	struct eg_view *view = vm->views[id];
+	struct eg_view *view = eg_vm_view(vm, id);
 
 	lockdep_assert_held(&vm->mmu_lock);
 	return view && !vm->suspended ? view->eptp : 0;
@@ -39,6 +39,7 @@ static void eg_view_publish(struct eg_vm *vm, u32 id)
 	unsigned long i;
 
 	lockdep_assert_held(&vm->mmu_lock);
+	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	xa_for_each(&vm->vcpus, i, vs)
 		WRITE_ONCE(vs->eptp_list[id], eg_list_entry(vm, id));
 }
@@ -210,7 +211,7 @@ static void eg_window_free(struct eg_window *w)
 void eg_window_revoke(struct eg_window *w)
 {
 	struct eg_vm *vm = w->owner;
-	struct eg_view *view = vm->views[w->view];
+	struct eg_view *view = eg_vm_view(vm, w->view);
 
 	lockdep_assert_held(&eg_mutex);
 	raw_spin_lock(&vm->mmu_lock);
@@ -226,7 +227,7 @@ void eg_window_revoke(struct eg_window *w)
 void eg_window_unmap(struct eg_window *w)
 {
 	struct eg_vm *vm = w->owner;
-	struct eg_view *view = vm->views[w->view];
+	struct eg_view *view = eg_vm_view(vm, w->view);
 
 	raw_spin_lock(&vm->mmu_lock);
 	eg_range_remove(&view->ranges, w->gpa, w->len);
@@ -242,10 +243,12 @@ void eg_window_unmap(struct eg_window *w)
  */
 static void eg_view_destroy_one(struct eg_vm *vm, u32 id)
 {
-	struct eg_view *view = vm->views[id];
+	struct eg_view *view;
 	unsigned int i;
 
 	lockdep_assert_held(&eg_mutex);
+	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
+	view = vm->views[id];
 	raw_spin_lock(&vm->mmu_lock);
 	vm->views[id] = NULL;
 	eg_view_publish(vm, id);
@@ -274,7 +277,6 @@ int eg_view_destroy(struct eg_vm *vm, u32 id)
 {
 	if (!eg_vm_view(vm, id))
 		return eg_reject(-ENOENT, "no such view");
-	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	/* a vCPU inside its trampoline finishes the call first */
 	if (vm->enabled && !eg_vm_drain(vm, id))
 		pr_warn_ratelimited("eptgate: DESTROY_VIEW: a vCPU stayed in view %u; put back in the default view\n",
