@@ -2,7 +2,7 @@
 /*
  * trampoline_test: EPTGATE_INSTALL_TRAMPOLINE end to end.
  *
- * The blobs are made at build time (selftests/Makefile, tramp/probe.S,
+ * The blobs are made at build time (selftests/Makefile, probe_blob/probe.S,
  * guest/sign/) and read from tramp/ next to this binary (or
  * $EPTGATE_TRAMP_DIR).  The test adds the good key's certificate to the
  * module's .eptgate keyring with add_key(2) (the emulated machine has no
@@ -45,7 +45,7 @@
 #include <unistd.h>
 
 #include "eptgate_util.h"
-#include "../tramp/probe.h"
+#include "../probe_blob/probe.h"
 
 #define CODE_GPA	0x10000000ULL
 #define CODE_SLOT	1
