@@ -227,7 +227,9 @@ $(B)/guest/tramp.bin: $(TRAMP_DEPS)
 	$(CC) $(TRAMP_CFLAGS) -c guest/trampoline/entry.S -o $(B)/guest/entry.o
 	$(CC) $(TRAMP_CFLAGS) -c guest/trampoline/tramp.c -o $(B)/guest/tramp.o
 	$(CC) $(TRAMP_CFLAGS) -c guest/tx/eg_tx.c -o $(B)/guest/eg_tx.o
-	ld -T guest/trampoline/tramp.ld -nostdlib -static --no-dynamic-linker \
+	$(CC) -E -P -undef -x c -D__ASSEMBLER__ -DLINKER_SCRIPT -Iguest/trampoline \
+		-o $(B)/guest/tramp.ld guest/trampoline/tramp.ld
+	ld -T $(B)/guest/tramp.ld -nostdlib -static --no-dynamic-linker \
 		-o $(B)/guest/tramp.elf $(B)/guest/entry.o $(B)/guest/tramp.o \
 		$(B)/guest/eg_tx.o
 	objcopy -O binary -j .text $(B)/guest/tramp.elf $@
