@@ -26,9 +26,8 @@
 #endif
 
 /*
- * Alignment of the three parts of a split ring (2.7), under the names of
- * Linux's include/uapi/linux/virtio_ring.h: the same values written the
- * same way, so that a file including both gets no redefinition.
+ * Alignment of the three parts of a split ring (2.7), under the names and
+ * with the values of Linux's include/uapi/linux/virtio_ring.h.
  */
 #define VRING_DESC_ALIGN_SIZE 16
 #define VRING_AVAIL_ALIGN_SIZE 2
