@@ -38,12 +38,14 @@ endif
 
 KSRC_TARBALL := /usr/src/linux-source-6.1.tar.xz
 CHECKPATCH := $(B)/ksrc-scripts/linux-source-6.1/scripts/checkpatch.pl
+# The unit tests print TAP with the kernel's kselftest.h, from the same tarball.
+KSELFTEST_H := $(B)/ksrc-scripts/linux-source-6.1/tools/testing/selftests/kselftest.h
 KERNEL_SOURCES := $(wildcard kmod/*.[ch]) uapi/linux/eptgate.h
 
 UNIT_TESTS := test_ept_entry test_range test_uarg test_tx test_tramp
 UNIT_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Itests -Ikmod -Iuapi -include tests/kshim.h
+	-Itests -I$(dir $(KSELFTEST_H)) -Ikmod -Iuapi -include tests/kshim.h
 FUZZ_SECONDS ?= 300
 
 # eptgatectl (tools/eptgatectl, Documentation/eptgatectl.rst)
@@ -85,7 +87,8 @@ modules-all:
 selftests:
 	$(MAKE) -C selftests O=$(B)/selftests
 
-$(B)/unit/%: tests/%.c kmod/range.c kmod/uarg.c kmod/*.h uapi/linux/eptgate.h tests/*.h
+$(B)/unit/%: tests/%.c kmod/range.c kmod/uarg.c kmod/*.h uapi/linux/eptgate.h tests/*.h \
+		$(KSELFTEST_H)
 	@mkdir -p $(B)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< kmod/range.c kmod/uarg.c
 
@@ -100,17 +103,19 @@ $(B)/unit/eg_tx-freestanding.o: $(TX_SRC)
 	@! readelf -rW $@ | awk '/^ *[0-9a-f]+ +[0-9a-f]+ R_X86_64_/ {print $$3}' | \
 		grep -Ev '^R_X86_64_(PC32|PLT32)$$' || { echo "eg_tx.c: absolute relocations" >&2; exit 1; }
 
-$(B)/unit/test_tx: tests/test_tx.c $(TX_SRC) tests/*.h $(B)/unit/eg_tx-freestanding.o
+$(B)/unit/test_tx: tests/test_tx.c $(TX_SRC) tests/*.h $(KSELFTEST_H) \
+		$(B)/unit/eg_tx-freestanding.o
 	$(CC) $(UNIT_CFLAGS) -Iguest/tx -pthread -o $@ $< guest/tx/eg_tx.c
 
 # The trampoline's body on the host, with the same Tx path.
 $(B)/unit/test_tramp: tests/test_tramp.c guest/trampoline/tramp.c $(TX_SRC) \
-		guest/trampoline/*.h tests/tap.h
+		guest/trampoline/*.h tests/ksft_check.h $(KSELFTEST_H)
 	$(CC) $(filter-out -include tests/kshim.h,$(UNIT_CFLAGS)) -Iguest/trampoline \
 		-Iguest/tx -o $@ $< guest/trampoline/tramp.c guest/tx/eg_tx.c
 
 # eptgatectl's commands and output on a fake source; its JSON against the schema.
-$(B)/unit/test_eptgatectl: tests/test_eptgatectl.c $(ECTL_LIB_SRC) $(ECTL_HDRS) tests/tap.h
+$(B)/unit/test_eptgatectl: tests/test_eptgatectl.c $(ECTL_LIB_SRC) $(ECTL_HDRS) \
+		tests/ksft_check.h $(KSELFTEST_H)
 	@mkdir -p $(B)/unit
 	$(CC) $(filter-out -include tests/kshim.h,$(UNIT_CFLAGS)) -Itools/eptgatectl \
 		-o $@ $< $(ECTL_LIB_SRC)
@@ -160,14 +165,15 @@ fuzz: fuzz-build
 	$(B)/fuzz/fuzz_uarg -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_tx -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_tx
 
-$(CHECKPATCH):
+$(CHECKPATCH) $(KSELFTEST_H) &:
 	@test -f $(KSRC_TARBALL) || scripts/deps.sh
 	mkdir -p $(B)/ksrc-scripts
 	tar -C $(B)/ksrc-scripts -xJf $(KSRC_TARBALL) \
 		linux-source-6.1/scripts/checkpatch.pl \
 		linux-source-6.1/scripts/spelling.txt \
-		linux-source-6.1/scripts/const_structs.checkpatch
-	touch $@
+		linux-source-6.1/scripts/const_structs.checkpatch \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	touch $(CHECKPATCH) $(KSELFTEST_H)
 
 lint: $(CHECKPATCH)
 	$(CHECKPATCH) --strict --no-tree --show-types --terse \
@@ -228,7 +234,9 @@ $(B)/guest/tramp.bin: $(TRAMP_DEPS)
 	$(CC) $(TRAMP_CFLAGS) -c guest/trampoline/entry.S -o $(B)/guest/entry.o
 	$(CC) $(TRAMP_CFLAGS) -c guest/trampoline/tramp.c -o $(B)/guest/tramp.o
 	$(CC) $(TRAMP_CFLAGS) -c guest/tx/eg_tx.c -o $(B)/guest/eg_tx.o
-	ld -T guest/trampoline/tramp.ld -nostdlib -static --no-dynamic-linker \
+	$(CC) -E -P -undef -x c -D__ASSEMBLER__ -DLINKER_SCRIPT -Iguest/trampoline \
+		-o $(B)/guest/tramp.ld guest/trampoline/tramp.ld
+	ld -T $(B)/guest/tramp.ld -nostdlib -static --no-dynamic-linker \
 		-o $(B)/guest/tramp.elf $(B)/guest/entry.o $(B)/guest/tramp.o \
 		$(B)/guest/eg_tx.o
 	objcopy -O binary -j .text $(B)/guest/tramp.elf $@

@@ -2,7 +2,7 @@
 /*
  * trampoline_test: EPTGATE_INSTALL_TRAMPOLINE end to end.
  *
- * The blobs are made at build time (selftests/Makefile, tramp/probe.S,
+ * The blobs are made at build time (selftests/Makefile, probe_blob/probe.S,
  * guest/sign/) and read from tramp/ next to this binary (or
  * $EPTGATE_TRAMP_DIR).  The test adds the good key's certificate to the
  * module's .eptgate keyring with add_key(2) (the emulated machine has no
@@ -45,7 +45,7 @@
 #include <unistd.h>
 
 #include "eptgate_util.h"
-#include "../tramp/probe.h"
+#include "../probe_blob/probe.h"
 
 #define CODE_GPA	0x10000000ULL
 #define CODE_SLOT	1
@@ -368,192 +368,260 @@ static int install_from_child(int bfd, struct eptgate_trampoline *t)
 	return -WEXITSTATUS(status);
 }
 
-int main(void)
-{
+/*
+ * What the cases share: the blobs, the VM with its memslots, the binding
+ * and the counters one case leaves for the next.  The cases run in order,
+ * one TAP result each; a failed assertion ends the program.
+ */
+struct fixture {
 	struct blob good, unsig, flipped, wrongkey, truncated, oversized, cert;
-	struct eptgate_view_stats st2, st3, st4, st5, st6;
-	uint64_t ev, tp0, tp1, tp2, tp3, tp4, freed, first;
-	uint8_t *code_hva, *rw_hva, *big;
-	struct eptgate_counters base, now;
-	uint64_t *data_hva, tables;
-	struct eptgate_trampoline t;
-	struct kvm_vcpu *vcpu;
-	int32_t ring, key, old;
+	struct eptgate_counters base;
 	struct kvm_vm *vm;
-	int dev, bfd, efd, r;
-	struct ucall uc;
+	struct kvm_vcpu *vcpu;
+	uint8_t *code_hva;
+	uint64_t *data_hva;
+	uint64_t first;		/* the payload's first qword */
+	uint64_t tables;	/* EPT table pages the install made (case 14) */
+	struct eptgate_view_stats st;	/* view 1's, at the previous stage */
+	int32_t ring, key;
+	int dev, bfd, efd;
+};
+
+static void setup(struct fixture *f)
+{
+	uint8_t *rw_hva;
 	uint32_t view;
-	uint8_t save;
+	int32_t old;
 
-	eptgate_require();
-	ksft_print_header();
-	ksft_set_plan(22);
-
-	load(&good, "good.signed");
-	load(&unsig, "unsigned");
-	load(&flipped, "flipped");
-	load(&wrongkey, "wrongkey.signed");
-	load(&truncated, "truncated");
-	load(&oversized, "oversized.signed");
-	load(&cert, "signing_cert.der");
+	load(&f->good, "good.signed");
+	load(&f->unsig, "unsigned");
+	load(&f->flipped, "flipped");
+	load(&f->wrongkey, "wrongkey.signed");
+	load(&f->truncated, "truncated");
+	load(&f->oversized, "oversized.signed");
+	load(&f->cert, "signing_cert.der");
 
 	/* "unsigned" is probe.bin: the payload the good blob signs. */
-	payload = &unsig;
-	TEST_ASSERT(unsig.len && unsig.len <= EPTGATE_TRAMPOLINE_CODE_MAX &&
-		    good.len > unsig.len &&
-		    !memcmp(good.buf, unsig.buf, unsig.len),
+	payload = &f->unsig;
+	TEST_ASSERT(f->unsig.len && f->unsig.len <= EPTGATE_TRAMPOLINE_CODE_MAX &&
+		    f->good.len > f->unsig.len &&
+		    !memcmp(f->good.buf, f->unsig.buf, f->unsig.len),
 		    "tramp/unsigned (%zu bytes) is not the payload of tramp/good.signed (%zu bytes)",
-		    unsig.len, good.len);
-	ncode = (unsig.len + EPTGATE_PAGE_SIZE - 1) / EPTGATE_PAGE_SIZE;
-	memcpy(&first, unsig.buf, unsig.len < 8 ? unsig.len : 8);
+		    f->unsig.len, f->good.len);
+	ncode = (f->unsig.len + EPTGATE_PAGE_SIZE - 1) / EPTGATE_PAGE_SIZE;
+	memcpy(&f->first, f->unsig.buf, f->unsig.len < 8 ? f->unsig.len : 8);
 
-	ring = eptgate_keyring_serial();
+	f->ring = eptgate_keyring_serial();
 	/* A key left behind by an earlier run that died. */
-	old = eptgate_keyring_find(ring, KEY_DESC);
+	old = eptgate_keyring_find(f->ring, KEY_DESC);
 	if (old > 0)
-		TEST_ASSERT(!eptgate_keyring_unlink(old, ring),
+		TEST_ASSERT(!eptgate_keyring_unlink(old, f->ring),
 			    "cannot unlink key %d left in the .eptgate keyring", old);
 
-	eptgate_read_counters(&base);
+	eptgate_read_counters(&f->base);
 	kmsg = eptgate_kmsg_open();
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	vm_init_descriptor_tables(vm);
-	vcpu_init_descriptor_tables(vcpu);
+	f->vm = vm_create_with_one_vcpu(&f->vcpu, guest_code);
+	vm_init_descriptor_tables(f->vm);
+	vcpu_init_descriptor_tables(f->vcpu);
 	/* The read-only copy: the host writes it through its own mapping. */
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, CODE_GPA,
+	vm_userspace_mem_region_add(f->vm, VM_MEM_SRC_ANONYMOUS, CODE_GPA,
 				    CODE_SLOT, ncode, KVM_MEM_READONLY);
-	vm_identity_map(vm, CODE_GPA, ncode);
-	code_hva = addr_gpa2hva(vm, CODE_GPA);
-	memset(code_hva, 0, ncode * EPTGATE_PAGE_SIZE);
-	memcpy(code_hva, unsig.buf, unsig.len);
-	data_hva = vm_add_ram(vm, DATA_SLOT, DATA_GPA, DATA_PAGES);
-	eptgate_fill64(data_hva, DATA_PATTERN, EPTGATE_TRAMPOLINE_DATA_LEN);
-	rw_hva = vm_add_ram(vm, RWCOPY_SLOT, RWCOPY_GPA, RWCOPY_PAGES);
-	memcpy(rw_hva, unsig.buf, unsig.len);
-	vm_add_ram(vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_LEN / 4096);
+	vm_identity_map(f->vm, CODE_GPA, ncode);
+	f->code_hva = addr_gpa2hva(f->vm, CODE_GPA);
+	memset(f->code_hva, 0, ncode * EPTGATE_PAGE_SIZE);
+	memcpy(f->code_hva, f->unsig.buf, f->unsig.len);
+	f->data_hva = vm_add_ram(f->vm, DATA_SLOT, DATA_GPA, DATA_PAGES);
+	eptgate_fill64(f->data_hva, DATA_PATTERN, EPTGATE_TRAMPOLINE_DATA_LEN);
+	rw_hva = vm_add_ram(f->vm, RWCOPY_SLOT, RWCOPY_GPA, RWCOPY_PAGES);
+	memcpy(rw_hva, f->unsig.buf, f->unsig.len);
+	vm_add_ram(f->vm, EXTRA_SLOT, EXTRA_GPA, EXTRA_LEN / 4096);
 	gap_gpa = CODE_GPA + ncode * EPTGATE_PAGE_SIZE;
 	gap_pages = (DATA_GPA - gap_gpa) / EPTGATE_PAGE_SIZE;
 	if (gap_pages)
-		vm_add_ram(vm, GAP_SLOT, gap_gpa, gap_pages);
-	vm_identity_map(vm, DOORBELL_GPA, 1);
-	vm_guest_memory_dontfork(vm);
+		vm_add_ram(f->vm, GAP_SLOT, gap_gpa, gap_pages);
+	vm_identity_map(f->vm, DOORBELL_GPA, 1);
+	vm_guest_memory_dontfork(f->vm);
 
-	dev = eptgate_open();
-	bfd = eptgate_bind_vm(dev, vm);
-	view = eptgate_create_view(bfd);
+	f->dev = eptgate_open();
+	f->bfd = eptgate_bind_vm(f->dev, f->vm);
+	view = eptgate_create_view(f->bfd);
 	TEST_ASSERT(view == 1, "first view of a new binding is %u, expected 1",
 		    view);
-	eptgate_set_access_slot(bfd, vm, 1, 0, EPTGATE_RWX);
-	eptgate_set_access(bfd, 1, EXTRA_GPA, EXTRA_LEN, EPTGATE_RW);
+	eptgate_set_access_slot(f->bfd, f->vm, 1, 0, EPTGATE_RWX);
+	eptgate_set_access(f->bfd, 1, EXTRA_GPA, EXTRA_LEN, EPTGATE_RW);
+}
 
-	/* 1: the keyring decides. */
-	t = tramp_args(&good, 1);
-	expect_install(bfd, &t, ENOKEY,
+/* 1: the keyring decides. */
+static void test_keyring(struct fixture *f)
+{
+	struct eptgate_trampoline t = tramp_args(&f->good, 1);
+
+	expect_install(f->bfd, &t, ENOKEY,
 		       "good blob before its certificate is in the keyring");
-	key = eptgate_keyring_add_cert(ring, KEY_DESC, cert.buf, cert.len);
+	f->key = eptgate_keyring_add_cert(f->ring, KEY_DESC, f->cert.buf,
+					  f->cert.len);
 	ksft_test_result_pass("good blob refused (ENOKEY) until its certificate is in .eptgate (key %d, keyring %d)\n",
-			      key, ring);
+			      f->key, f->ring);
+}
 
-	/* 2-8: bad blobs and arguments, each with its own errno. */
-	t = tramp_args(&unsig, 1);
-	expect_install(bfd, &t, ENODATA, "unsigned payload");
+/* 2-8: bad blobs and arguments, each with its own errno. */
+static void expect_blob(struct fixture *f, const struct blob *b, int err,
+			const char *what)
+{
+	struct eptgate_trampoline t = tramp_args(b, 1);
+
+	expect_install(f->bfd, &t, err, what);
+}
+
+static void test_unsigned(struct fixture *f)
+{
+	expect_blob(f, &f->unsig, ENODATA, "unsigned payload");
 	ksft_test_result_pass("unsigned payload: ENODATA\n");
+}
 
-	t = tramp_args(&truncated, 1);
-	expect_install(bfd, &t, EBADMSG, "truncated signature");
+static void test_truncated(struct fixture *f)
+{
+	expect_blob(f, &f->truncated, EBADMSG, "truncated signature");
 	ksft_test_result_pass("truncated signature: EBADMSG\n");
+}
 
-	t = tramp_args(&wrongkey, 1);
-	expect_install(bfd, &t, ENOKEY, "signed by a key not in .eptgate");
+static void test_wrong_key(struct fixture *f)
+{
+	expect_blob(f, &f->wrongkey, ENOKEY, "signed by a key not in .eptgate");
 	ksft_test_result_pass("signer not in the keyring: ENOKEY\n");
+}
 
-	t = tramp_args(&flipped, 1);
-	expect_install(bfd, &t, EKEYREJECTED, "one payload bit flipped");
+static void test_flipped(struct fixture *f)
+{
+	expect_blob(f, &f->flipped, EKEYREJECTED, "one payload bit flipped");
 	ksft_test_result_pass("one payload bit flipped: EKEYREJECTED\n");
+}
 
-	t = tramp_args(&oversized, 1);
-	expect_install(bfd, &t, EFBIG, "properly signed 20 KiB payload");
+static void test_oversized(struct fixture *f)
+{
+	expect_blob(f, &f->oversized, EFBIG, "properly signed 20 KiB payload");
 	ksft_test_result_pass("payload of %zu bytes (> 16 KiB), properly signed: EFBIG\n",
-			      oversized.len);
+			      f->oversized.len);
+}
+
+static void test_blob_len_max(struct fixture *f)
+{
+	struct eptgate_trampoline t;
+	uint8_t *big;
 
 	big = calloc(1, EPTGATE_TRAMPOLINE_BLOB_MAX + 1);
 	TEST_ASSERT(big, "calloc failed");
-	memcpy(big, good.buf, good.len);
-	t = tramp_args(&good, 1);
+	memcpy(big, f->good.buf, f->good.len);
+	t = tramp_args(&f->good, 1);
 	t.blob = (uintptr_t)big;
 	t.blob_len = EPTGATE_TRAMPOLINE_BLOB_MAX + 1;
-	expect_install(bfd, &t, EFBIG, "blob_len = 64 KiB + 1");
+	expect_install(f->bfd, &t, EFBIG, "blob_len = 64 KiB + 1");
 	free(big);
 	ksft_test_result_pass("blob_len 64 KiB + 1: EFBIG\n");
+}
 
-	t = tramp_args(&good, 2);
-	expect_install(bfd, &t, ENOENT, "view 2, which does not exist");
+static void test_no_view(struct fixture *f)
+{
+	struct eptgate_trampoline t = tramp_args(&f->good, 2);
+
+	expect_install(f->bfd, &t, ENOENT, "view 2, which does not exist");
 	ksft_test_result_pass("no such view: ENOENT\n");
+}
 
-	/* 9-12: the default view's copy and private pages (EINVAL). */
-	t = tramp_args(&good, 1);
+/* 9-12: the default view's copy and private pages (EINVAL). */
+static void test_code_not_ro(struct fixture *f)
+{
+	struct eptgate_trampoline t;
+
+	t = tramp_args(&f->good, 1);
 	t.code_gpa = RWCOPY_GPA;
 	t.data_gpa = RWCOPY_GPA + EPTGATE_TRAMPOLINE_CODE_MAX;
-	expect_refused(dev, bfd, &t, EINVAL,
+	expect_refused(f->dev, f->bfd, &t, EINVAL,
 		       "code_gpa in an ordinary (writable) memslot holding the payload",
 		       R_CODE);
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	t.code_gpa = NOMEM_GPA;
-	expect_refused(dev, bfd, &t, EINVAL, "code_gpa in no memslot", R_CODE);
+	expect_refused(f->dev, f->bfd, &t, EINVAL, "code_gpa in no memslot",
+		       R_CODE);
 	ksft_test_result_pass("code_gpa in a writable memslot, or in none: EINVAL, nothing left behind\n");
+}
+
+static void test_ro_copy_differs(struct fixture *f)
+{
+	uint8_t *code_hva = f->code_hva;
+	struct eptgate_trampoline t;
+	uint8_t save;
 
 	save = code_hva[16];
 	code_hva[16] ^= 0x01;
-	t = tramp_args(&good, 1);
-	expect_refused(dev, bfd, &t, EINVAL,
+	t = tramp_args(&f->good, 1);
+	expect_refused(f->dev, f->bfd, &t, EINVAL,
 		       "the read-only copy with payload byte 16 changed", R_DIFF);
 	code_hva[16] = save;
-	if (unsig.len % EPTGATE_PAGE_SIZE) {
-		code_hva[unsig.len] = 0x90;
-		t = tramp_args(&good, 1);
-		expect_refused(dev, bfd, &t, EINVAL,
+	if (f->unsig.len % EPTGATE_PAGE_SIZE) {
+		code_hva[f->unsig.len] = 0x90;
+		t = tramp_args(&f->good, 1);
+		expect_refused(f->dev, f->bfd, &t, EINVAL,
 			       "the read-only copy with a non-zero byte right after the payload",
 			       R_DIFF);
-		code_hva[unsig.len] = 0;
+		code_hva[f->unsig.len] = 0;
 	}
 	code_hva[ncode * EPTGATE_PAGE_SIZE - 1] = 0xcc;
-	t = tramp_args(&good, 1);
-	expect_refused(dev, bfd, &t, EINVAL,
+	t = tramp_args(&f->good, 1);
+	expect_refused(f->dev, f->bfd, &t, EINVAL,
 		       "the read-only copy with a non-zero last byte in its last page",
 		       R_DIFF);
 	code_hva[ncode * EPTGATE_PAGE_SIZE - 1] = 0;
 	check_ro_copy(code_hva, "after restoring the read-only copy");
 	ksft_test_result_pass("read-only copy differs (one payload byte, non-zero padding): EINVAL, nothing left behind\n");
+}
 
-	t = tramp_args(&good, 1);
+static void test_data_not_ram(struct fixture *f)
+{
+	struct eptgate_trampoline t;
+
+	t = tramp_args(&f->good, 1);
 	t.data_gpa = NOMEM_GPA;
-	expect_refused(dev, bfd, &t, EINVAL, "data_gpa in no memslot", R_DATA);
-	t = tramp_args(&good, 1);
+	expect_refused(f->dev, f->bfd, &t, EINVAL, "data_gpa in no memslot",
+		       R_DATA);
+	t = tramp_args(&f->good, 1);
 	t.data_gpa = DATA_GPA + EPTGATE_PAGE_SIZE;
-	expect_refused(dev, bfd, &t, EINVAL,
+	expect_refused(f->dev, f->bfd, &t, EINVAL,
 		       "data_gpa's last page past the end of its memslot", R_DATA);
 	ksft_test_result_pass("data_gpa not RAM in the default view (no memslot, or one page past it): EINVAL, nothing left behind\n");
+}
 
-	t = tramp_args(&good, 1);
-	tp0 = table_pages(dev);
+static void test_other_mm(struct fixture *f)
+{
+	struct eptgate_trampoline t = tramp_args(&f->good, 1);
+	uint64_t tp0;
+	int r;
+
+	tp0 = table_pages(f->dev);
 	if (kmsg >= 0)
 		lseek(kmsg, 0, SEEK_END);
-	r = install_from_child(bfd, &t);
+	r = install_from_child(f->bfd, &t);
 	TEST_ASSERT(r == -EINVAL,
 		    "EPTGATE_INSTALL_TRAMPOLINE from a child process (another mm) returned %d (%s), expected -EINVAL%s",
 		    r, errname(-r),
 		    !r ? ": the trampoline was installed from a process that is not the VM's" : "");
-	TEST_ASSERT(table_pages(dev) == tp0,
+	TEST_ASSERT(table_pages(f->dev) == tp0,
 		    "table_pages %lu before the child's refused install, %lu after",
-		    tp0, table_pages(dev));
+		    tp0, table_pages(f->dev));
 	check_reason("install from a child process", R_MM);
 	ksft_test_result_pass("install from another process: EINVAL\n");
+}
 
-	/* 13: overlaps; a failed install leaves the view's ranges alone. */
+/* 13: overlaps; a failed install leaves the view's ranges alone. */
+static void test_overlaps(struct fixture *f)
+{
+	struct eptgate_trampoline t;
+	int bfd = f->bfd, r;
+
 	eptgate_set_access(bfd, 1, CODE_GPA, ncode * EPTGATE_PAGE_SIZE,
 			   EPTGATE_RO);
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	expect_install(bfd, &t, EEXIST, "code pages on view 1's RAM range at CODE_GPA");
 	r = __eptgate_set_access(bfd, 1, CODE_GPA, ncode * EPTGATE_PAGE_SIZE,
 				 EPTGATE_RO);
@@ -561,7 +629,7 @@ int main(void)
 		    "after an install failed on view 1's RAM range at CODE_GPA, setting that range again returned %d (%s), expected -EEXIST: the failed install removed the caller's range",
 		    r, errname(-r));
 	eptgate_set_access(bfd, 1, CODE_GPA, ncode * EPTGATE_PAGE_SIZE, 0);
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	t.data_gpa = EXTRA_GPA;
 	expect_install(bfd, &t, EEXIST, "data pages exactly on view 1's RAM range at EXTRA_GPA");
 	/* The range that made it fail is the caller's: it must still be there. */
@@ -569,7 +637,7 @@ int main(void)
 	TEST_ASSERT(r == -EEXIST,
 		    "after an install failed on view 1's RAM range [0x%llx, +0x%x), setting that range again returned %d (%s), expected -EEXIST: the failed install removed the caller's range",
 		    EXTRA_GPA, EXTRA_LEN, r, errname(-r));
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	t.doorbell_gpa = EXTRA_GPA + EPTGATE_PAGE_SIZE;
 	expect_install(bfd, &t, EEXIST, "doorbell page inside view 1's RAM range at EXTRA_GPA");
 	r = __eptgate_set_access(bfd, 1, EXTRA_GPA, EXTRA_LEN, 0);
@@ -579,17 +647,24 @@ int main(void)
 	/* The code area is CODE_MAX long, whatever the payload's length. */
 	if (gap_pages) {
 		eptgate_set_access(bfd, 1, gap_gpa, EPTGATE_PAGE_SIZE, EPTGATE_RW);
-		t = tramp_args(&good, 1);
+		t = tramp_args(&f->good, 1);
 		expect_install(bfd, &t, EEXIST,
 			       "RAM range between the payload's last page and code_gpa + EPTGATE_TRAMPOLINE_CODE_MAX");
 		eptgate_set_access(bfd, 1, gap_gpa, EPTGATE_PAGE_SIZE, 0);
 	}
 	ksft_test_result_pass("overlap with a RAM range (also past the payload, inside CODE_MAX: %lu pages): EEXIST, the range stays\n",
 			      gap_pages);
+}
 
-	/* 14: the good blob, counted in table_pages; only one per view. */
+/* 14: the good blob, counted in table_pages; only one per view. */
+static void test_install(struct fixture *f)
+{
+	struct eptgate_trampoline t;
+	int dev = f->dev, bfd = f->bfd, r;
+	uint64_t tp0, tp1, tables;
+
 	tp0 = table_pages(dev);
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	eptgate_install_trampoline(bfd, &t);
 	tp1 = table_pages(dev);
 	TEST_ASSERT(tp1 >= tp0 + ncode + DATA_PAGES,
@@ -608,24 +683,36 @@ int main(void)
 			    (uint64_t)(gap_gpa + (gap_pages - 1) * EPTGATE_PAGE_SIZE),
 			    r, errname(-r));
 	}
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	expect_install(bfd, &t, EEXIST, "second install on view 1");
 	TEST_ASSERT(table_pages(dev) == tp1,
 		    "table_pages %lu after the refused second install, expected %lu",
 		    table_pages(dev), tp1);
+	f->tables = tables;
 	ksft_test_result_pass("good blob (%zu bytes) installed after the rejections: table_pages +%lu (%lu code + %u private + %lu EPT tables); a second install: EEXIST\n",
-			      good.len, tp1 - tp0, ncode, DATA_PAGES, tables);
+			      f->good.len, tp1 - tp0, ncode, DATA_PAGES, tables);
+}
 
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	TEST_ASSERT(efd >= 0, "eventfd failed, errno: %i (%s)", errno,
+/* Before the guest runs: the doorbell's ioeventfd, and switching on. */
+static void start_guest(struct fixture *f)
+{
+	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	TEST_ASSERT(f->efd >= 0, "eventfd failed, errno: %i (%s)", errno,
 		    strerror(errno));
-	vm_ioctl(vm, KVM_IOEVENTFD, (&(struct kvm_ioeventfd){
-		.addr = DOORBELL_GPA, .len = 0, .fd = efd }));
-	eptgate_enable(bfd);
+	vm_ioctl(f->vm, KVM_IOEVENTFD, (&(struct kvm_ioeventfd){
+		.addr = DOORBELL_GPA, .len = 0, .fd = f->efd }));
+	eptgate_enable(f->bfd);
+}
 
-	/* 15: view 0 runs the read-only copy, on the guest's own RAM. */
-	eptgate_run_expect_sync(vcpu, 1, &uc);
-	check_view(bfd, 0, 1);
+/* 15: view 0 runs the read-only copy, on the guest's own RAM. */
+static void test_view0_ro_copy(struct fixture *f)
+{
+	uint64_t *data_hva = f->data_hva;
+	struct ucall uc;
+
+	start_guest(f);
+	eptgate_run_expect_sync(f->vcpu, 1, &uc);
+	check_view(f->bfd, 0, 1);
 	TEST_ASSERT(uc.args[3] == MARKER_MODULE,
 		    "stage 1: the code at 0x%llx in view 0 returned marker 0x%lx, expected the probe's 0x%llx (the read-only copy)",
 		    CODE_GPA, uc.args[3], MARKER_MODULE);
@@ -643,11 +730,18 @@ int main(void)
 		    uc.args[5], PROBE_COUNT_OFF, data_hva[PROBE_COUNT_OFF / 8],
 		    DATA_PATTERN + 1);
 	ksft_test_result_pass("view 0: the read-only copy runs and finds the guest's own RAM at DATA_GPA, no canary\n");
+}
 
-	/* 16: view 1 runs the module's copy: canary, parameters, data. */
-	eptgate_run_expect_sync(vcpu, 2, &uc);
-	check_view(bfd, 1, 2);
-	st2 = eptgate_view_stats(bfd, 1);
+/* 16: view 1 runs the module's copy: canary, parameters, data. */
+static void test_view1_verified(struct fixture *f)
+{
+	uint64_t *data_hva = f->data_hva;
+	struct ucall uc;
+	uint64_t ev;
+
+	eptgate_run_expect_sync(f->vcpu, 2, &uc);
+	check_view(f->bfd, 1, 2);
+	f->st = eptgate_view_stats(f->bfd, 1);
 	TEST_ASSERT(uc.args[3] == MARKER_MODULE,
 		    "stage 2: the code at 0x%llx in view 1 returned marker 0x%lx, expected the signed probe's 0x%llx",
 		    CODE_GPA, uc.args[3], MARKER_MODULE);
@@ -666,17 +760,25 @@ int main(void)
 		    "stage 2: the guest's own memory at DATA_GPA holds 0x%lx, at + %d 0x%lx, expected 0x%llx and 0x%llx: the probe's private page is not private",
 		    data_hva[0], PROBE_COUNT_OFF, data_hva[PROBE_COUNT_OFF / 8],
 		    DATA_PATTERN, DATA_PATTERN + 1);
-	TEST_ASSERT(read(efd, &ev, sizeof(ev)) < 0 && errno == EAGAIN,
+	TEST_ASSERT(read(f->efd, &ev, sizeof(ev)) < 0 && errno == EAGAIN,
 		    "stage 2: the doorbell eventfd fired without a doorbell write");
 	ksft_test_result_pass("view 1: the verified copy runs, reads canary 0x%lx and parameter 0x%lx from its private page\n",
 			      uc.args[2], uc.args[4]);
+}
 
-	/* 17: the doorbell. */
-	eptgate_run_expect_sync(vcpu, 3, &uc);
-	check_view(bfd, 1, 3);
-	st3 = eptgate_view_stats(bfd, 1);
+/* 17: the doorbell. */
+static void test_doorbell(struct fixture *f)
+{
+	struct eptgate_view_stats st2 = f->st, st3;
+	struct ucall uc;
+	uint64_t ev;
+	int r;
+
+	eptgate_run_expect_sync(f->vcpu, 3, &uc);
+	check_view(f->bfd, 1, 3);
+	st3 = eptgate_view_stats(f->bfd, 1);
 	ev = 0;
-	r = read(efd, &ev, sizeof(ev));
+	r = read(f->efd, &ev, sizeof(ev));
 	TEST_ASSERT(r == sizeof(ev) && ev == 1,
 		    "stage 3: reading the doorbell eventfd: rc %d errno %d, count %lu, expected one signal",
 		    r, r < 0 ? errno : 0, ev);
@@ -691,16 +793,24 @@ int main(void)
 	TEST_ASSERT(st3.fallbacks == st2.fallbacks,
 		    "stage 3: view 1 fallbacks %lu -> %lu, expected no change across the doorbell",
 		    (uint64_t)st2.fallbacks, (uint64_t)st3.fallbacks);
+	f->st = st3;
 	ksft_test_result_pass("doorbell: eventfd signalled once, the probe went on in view 1 (doorbells %lu, fallbacks unchanged)\n",
 			      (uint64_t)st3.doorbells);
+}
 
-	/* 18: a write to the read-only copy in view 0. */
-	expect_code_write_mmio(vcpu, 4);
-	check_view(bfd, 0, 4);
-	check_ro_copy(code_hva, "stage 4, at the MMIO exit");
-	eptgate_run_expect_sync(vcpu, 4, &uc);
-	check_view(bfd, 0, 4);
-	st4 = eptgate_view_stats(bfd, 1);
+/* 18: a write to the read-only copy in view 0. */
+static void test_write_view0(struct fixture *f)
+{
+	struct eptgate_view_stats st3 = f->st, st4;
+	uint64_t first = f->first;
+	struct ucall uc;
+
+	expect_code_write_mmio(f->vcpu, 4);
+	check_view(f->bfd, 0, 4);
+	check_ro_copy(f->code_hva, "stage 4, at the MMIO exit");
+	eptgate_run_expect_sync(f->vcpu, 4, &uc);
+	check_view(f->bfd, 0, 4);
+	st4 = eptgate_view_stats(f->bfd, 1);
 	TEST_ASSERT(uc.args[2] == first && uc.args[3] == first,
 		    "stage 4: the code's first qword reads 0x%lx before and 0x%lx after the guest's write in view 0, expected the probe's 0x%lx both times",
 		    uc.args[2], uc.args[3], first);
@@ -711,55 +821,78 @@ int main(void)
 	TEST_ASSERT(st4.fallbacks == st3.fallbacks,
 		    "stage 4: view 1 fallbacks %lu -> %lu, expected no change (the write was in view 0)",
 		    (uint64_t)st3.fallbacks, (uint64_t)st4.fallbacks);
-	check_ro_copy(code_hva, "stage 4");
+	check_ro_copy(f->code_hva, "stage 4");
+	f->st = st4;
 	ksft_test_result_pass("write to the code in view 0: KVM_EXIT_MMIO (read-only memslot), dropped; the read-only copy still runs\n");
+}
 
-	/* 19: the code page is not writable in view 1. */
-	expect_code_write_mmio(vcpu, 5);
-	st5 = eptgate_view_stats(bfd, 1);
+/* 19: the code page is not writable in view 1. */
+static void test_write_view1(struct fixture *f)
+{
+	struct eptgate_view_stats st4 = f->st, st5;
+	uint64_t first = f->first;
+	struct ucall uc;
+
+	expect_code_write_mmio(f->vcpu, 5);
+	st5 = eptgate_view_stats(f->bfd, 1);
 	TEST_ASSERT(st5.fallbacks == st4.fallbacks + 1,
 		    "stage 5: view 1 fallbacks %lu -> %lu at the write to the code page, expected +1",
 		    (uint64_t)st4.fallbacks, (uint64_t)st5.fallbacks);
-	check_ro_copy(code_hva, "stage 5, at the MMIO exit");
-	eptgate_run_expect_sync(vcpu, 5, &uc);
-	check_view(bfd, 0, 5);
+	check_ro_copy(f->code_hva, "stage 5, at the MMIO exit");
+	eptgate_run_expect_sync(f->vcpu, 5, &uc);
+	check_view(f->bfd, 0, 5);
 	TEST_ASSERT(uc.args[2] == first,
 		    "stage 5: the code's first qword reads 0x%lx in view 1, expected the module copy's 0x%lx",
 		    uc.args[2], first);
 	TEST_ASSERT(uc.args[3] == first,
 		    "stage 5: the code's first qword reads 0x%lx after the write (in view 0), expected 0x%lx",
 		    uc.args[3], first);
-	check_ro_copy(code_hva, "stage 5");
+	check_ro_copy(f->code_hva, "stage 5");
+	f->st = st5;
 	ksft_test_result_pass("write to the code page in view 1: falls back to view 0, KVM_EXIT_MMIO on the read-only memslot, dropped\n");
+}
 
-	/* 20: the verified copy again. */
-	eptgate_run_expect_sync(vcpu, 6, &uc);
-	check_view(bfd, 1, 6);
-	st6 = eptgate_view_stats(bfd, 1);
+/* 20: the verified copy again. */
+static void test_verified_again(struct fixture *f)
+{
+	struct eptgate_view_stats st6;
+	struct ucall uc;
+
+	eptgate_run_expect_sync(f->vcpu, 6, &uc);
+	check_view(f->bfd, 1, 6);
+	st6 = eptgate_view_stats(f->bfd, 1);
 	TEST_ASSERT(uc.args[3] == MARKER_MODULE && uc.args[2] == CANARY1,
 		    "stage 6: the code in view 1 returned marker 0x%lx canary 0x%lx, expected 0x%llx 0x%llx",
 		    uc.args[3], uc.args[2], MARKER_MODULE, CANARY1);
 	TEST_ASSERT(uc.args[4] == 3, "stage 6: call count %lu, expected 3",
 		    uc.args[4]);
-	TEST_ASSERT(uc.args[5] == first,
+	TEST_ASSERT(uc.args[5] == f->first,
 		    "stage 6: the code's first qword reads 0x%lx in view 1, expected 0x%lx: the guest's write reached the module's copy",
-		    uc.args[5], first);
+		    uc.args[5], f->first);
 	TEST_ASSERT(st6.doorbells == 1,
 		    "stage 6: view 1 doorbells %lu, expected 1", (uint64_t)st6.doorbells);
-	eptgate_run_expect_done(vcpu);
+	eptgate_run_expect_done(f->vcpu);
+	f->st = st6;
 	ksft_test_result_pass("after the writes the verified copy still runs in view 1, unchanged\n");
+}
 
-	/* 21: the trampoline goes with its view. */
+/* 21: the trampoline goes with its view. */
+static void test_view_destroy(struct fixture *f)
+{
+	uint64_t tp2, tp3, tp4, freed;
+	struct eptgate_trampoline t;
+	int dev = f->dev, bfd = f->bfd;
+
 	tp2 = table_pages(dev);
 	eptgate_destroy_view(bfd, 1);
 	tp3 = table_pages(dev);
-	TEST_ASSERT(tp3 + ncode + DATA_PAGES + tables <= tp2,
+	TEST_ASSERT(tp3 + ncode + DATA_PAGES + f->tables <= tp2,
 		    "table_pages %lu -> %lu when view 1 was destroyed, expected at least -%lu (its trampoline's pages and the tables its install made)",
-		    tp2, tp3, ncode + DATA_PAGES + tables);
+		    tp2, tp3, ncode + DATA_PAGES + f->tables);
 	freed = tp2 - tp3;
 	TEST_ASSERT(eptgate_create_view(bfd) == 1, "view 1 not free again");
 	tp3 = table_pages(dev);
-	t = tramp_args(&good, 1);
+	t = tramp_args(&f->good, 1);
 	eptgate_install_trampoline(bfd, &t);
 	tp4 = table_pages(dev);
 	TEST_ASSERT(tp4 >= tp3 + ncode + DATA_PAGES &&
@@ -768,28 +901,78 @@ int main(void)
 		    tp3, tp4, ncode + DATA_PAGES);
 	ksft_test_result_pass("view destroyed with its trampoline (table_pages -%lu); a new view 1 takes a new one (+%lu)\n",
 			      freed, tp4 - tp3);
+}
 
-	/* 22: nothing left behind. */
-	close(efd);
-	close(bfd);
-	close(dev);
-	kvm_vm_free(vm);
+/* 22: nothing left behind. */
+static void test_nothing_left(struct fixture *f)
+{
+	struct eptgate_counters now;
+	int r;
+
+	close(f->efd);
+	close(f->bfd);
+	close(f->dev);
+	kvm_vm_free(f->vm);
 	if (kmsg >= 0)
 		close(kmsg);
 	/* Names the first counter that differs if they never come back. */
-	eptgate_wait_counters(&base, &now, 5000);
-	eptgate_assert_counters(&base, &now, "5 s after closing everything");
-	r = eptgate_keyring_unlink(key, ring);
-	TEST_ASSERT(!r, "unlinking key %d from keyring %d: %d (%s)", key, ring,
-		    r, errname(-r));
+	eptgate_wait_counters(&f->base, &now, 5000);
+	eptgate_assert_counters(&f->base, &now, "5 s after closing everything");
+	r = eptgate_keyring_unlink(f->key, f->ring);
+	TEST_ASSERT(!r, "unlinking key %d from keyring %d: %d (%s)", f->key,
+		    f->ring, r, errname(-r));
 	ksft_test_result_pass("GET_INFO counters back at the baseline; key unlinked\n");
+}
 
-	free(good.buf);
-	free(unsig.buf);
-	free(flipped.buf);
-	free(wrongkey.buf);
-	free(truncated.buf);
-	free(oversized.buf);
-	free(cert.buf);
+static void free_blobs(struct fixture *f)
+{
+	free(f->good.buf);
+	free(f->unsig.buf);
+	free(f->flipped.buf);
+	free(f->wrongkey.buf);
+	free(f->truncated.buf);
+	free(f->oversized.buf);
+	free(f->cert.buf);
+}
+
+/* In this order: each case starts from the state the one before left. */
+static void (*const cases[])(struct fixture *f) = {
+	test_keyring,
+	test_unsigned,
+	test_truncated,
+	test_wrong_key,
+	test_flipped,
+	test_oversized,
+	test_blob_len_max,
+	test_no_view,
+	test_code_not_ro,
+	test_ro_copy_differs,
+	test_data_not_ram,
+	test_other_mm,
+	test_overlaps,
+	test_install,
+	test_view0_ro_copy,
+	test_view1_verified,
+	test_doorbell,
+	test_write_view0,
+	test_write_view1,
+	test_verified_again,
+	test_view_destroy,
+	test_nothing_left,
+};
+
+int main(void)
+{
+	static struct fixture f;
+	unsigned int i;
+
+	eptgate_require();
+	ksft_print_header();
+	ksft_set_plan(ARRAY_SIZE(cases));
+
+	setup(&f);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		cases[i](&f);
+	free_blobs(&f);
 	ksft_finished();
 }

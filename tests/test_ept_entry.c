@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of the EPT entry encoding (kmod/ept_entry.h). */
 #include "kshim.h"
-#include "tap.h"
+#include "ksft_check.h"
 #include "ept_entry.h"
 
 int main(void)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "eptgatectl.h"
-#include "tap.h"
+#include "ksft_check.h"
 
 /* ---- the fake source -------------------------------------------------------- */
 

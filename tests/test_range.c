@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of a view's range bookkeeping (kmod/range.c). */
 #include "kshim.h"
-#include "tap.h"
+#include "ksft_check.h"
 #include "range.h"
 
 static struct eg_range_set s;

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "tap.h"
+#include "ksft_check.h"
 #include "eg_tramp_abi.h"
 #include "eg_tx.h"
 

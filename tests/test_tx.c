@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
-#include "tap.h"
+#include "ksft_check.h"
 #include "eg_tx.h"
 
 #define GPA_BASE	0x7f00000000ull

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of ioctl argument validation (kmod/uarg.c). */
 #include "kshim.h"
-#include "tap.h"
+#include "ksft_check.h"
 #include <linux/eptgate.h>
 #include "ept_entry.h"
 #include "uarg.h"

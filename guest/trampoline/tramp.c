@@ -14,7 +14,7 @@ struct eg_tramp_private {
 	uint64_t canary;			/* written by the module */
 	uint8_t pad0[EPTGATE_TRAMPOLINE_PARAM_OFF - 8];
 	struct eg_tramp_params params;		/* written by the VMM */
-	uint8_t pad1[4096 - EPTGATE_TRAMPOLINE_PARAM_OFF -
+	uint8_t pad1[EG_TR_PAGE_SIZE - EPTGATE_TRAMPOLINE_PARAM_OFF -
 		     sizeof(struct eg_tramp_params)];
 	/* page 1: the trampoline's own state */
 	uint64_t lock;				/* entry.S */
@@ -30,7 +30,10 @@ _Static_assert(offsetof(struct eg_tramp_private, lock) ==
 _Static_assert(offsetof(struct eg_tramp_private, saved_rsp) ==
 	       EG_TR_SAVED_RSP - EG_TR_DATA_OFF, "entry.S: saved_rsp offset");
 /* Pages 2 and 3 are the stack. */
-_Static_assert(sizeof(struct eg_tramp_private) <= 8192, "state too large");
+_Static_assert(sizeof(struct eg_tramp_private) <=
+	       EG_TR_STACK_OFF - EG_TR_DATA_OFF, "state too large");
+_Static_assert(EG_TR_STACK_OFF < EG_TR_STACK_TOP, "layout.h: no stack");
+_Static_assert(EG_TR_CODE_MAX == EPTGATE_TRAMPOLINE_CODE_MAX, "layout.h");
 _Static_assert(EG_TR_DATA_OFF == EPTGATE_TRAMPOLINE_CODE_MAX, "layout.h");
 _Static_assert(EG_TR_DATA_LEN == EPTGATE_TRAMPOLINE_DATA_LEN, "layout.h");
 _Static_assert(sizeof(struct eg_tx_stats) <=
@@ -40,7 +43,7 @@ _Static_assert(sizeof(struct eg_tx_stats) <=
 static int eg_region_ok(uint64_t off, uint64_t len)
 {
 	return off >= EG_TR_DATA_OFF + EG_TR_DATA_LEN && len &&
-	       off + len > off && !(off & 4095);
+	       off + len > off && !(off & (EG_TR_PAGE_SIZE - 1));
 }
 
 static long eg_tramp_setup(struct eg_tramp_private *p, uint8_t *base,
@@ -49,10 +52,11 @@ static long eg_tramp_setup(struct eg_tramp_private *p, uint8_t *base,
 	struct eg_txq_cfg cfg = { 0 };
 
 	if (prm->version != EG_TR_ABI_VERSION ||
-	    !eg_region_ok(prm->mailbox_off, 4096) ||
+	    !eg_region_ok(prm->mailbox_off, EG_TR_PAGE_SIZE) ||
 	    !eg_region_ok(prm->pkt_off, prm->pkt_len) ||
 	    !eg_region_ok(prm->window_off, prm->win_len) ||
-	    (prm->doorbell_off && !eg_region_ok(prm->doorbell_off, 4096)))
+	    (prm->doorbell_off &&
+	     !eg_region_ok(prm->doorbell_off, EG_TR_PAGE_SIZE)))
 		return EG_TR_E_PARAMS;
 	cfg.win = base + prm->window_off;
 	cfg.win_gpa = prm->win_gpa;

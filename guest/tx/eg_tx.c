@@ -68,7 +68,7 @@
 typedef __SIZE_TYPE__ eg_size_t;
 
 /* Used elements per 64-byte cache line. */
-#define EG_USED_PER_LINE	(64 / sizeof(struct virtq_used_elem))
+#define EG_USED_PER_LINE	(L1_CACHE_BYTES / sizeof(struct virtq_used_elem))
 
 /* x86 TSO: loads are not reordered with loads, stores not with stores. */
 #define eg_barrier()	__asm__ __volatile__("" ::: "memory")
@@ -199,7 +199,9 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	dn = VIRTQ_DESC_BYTES(n);
 	an = VIRTQ_AVAIL_BYTES(n);
 	un = VIRTQ_USED_BYTES(n);
-	if ((c->desc_gpa & 15) || (c->avail_gpa & 1) || (c->used_gpa & 3) ||
+	if ((c->desc_gpa & (VRING_DESC_ALIGN_SIZE - 1)) ||
+	    (c->avail_gpa & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
+	    (c->used_gpa & (VRING_USED_ALIGN_SIZE - 1)) ||
 	    !win_off(c->win_gpa, c->win_len, c->desc_gpa, dn, &dlo) ||
 	    !win_off(c->win_gpa, c->win_len, c->avail_gpa, an, &alo) ||
 	    !win_off(c->win_gpa, c->win_len, c->used_gpa, un, &ulo) ||
@@ -678,8 +680,8 @@ static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 		    in_ring(q, off, dlen))
 			continue;
 		hdr_store(q->win + off);
-		if (dlen > 64)
-			eg_prefetchw(q->win + off + 64);
+		if (dlen > L1_CACHE_BYTES)
+			eg_prefetchw(q->win + off + L1_CACHE_BYTES);
 	}
 }
 

@@ -25,6 +25,21 @@
 #error "eptgate's Tx path is x86-64 (little-endian, TSO) only"
 #endif
 
+/*
+ * Alignment of the three parts of a split ring (2.7), under the names and
+ * with the values of Linux's include/uapi/linux/virtio_ring.h.
+ */
+#define VRING_DESC_ALIGN_SIZE 16
+#define VRING_AVAIL_ALIGN_SIZE 2
+#define VRING_USED_ALIGN_SIZE 4
+
+/* The x86-64 cache line, under the kernel's name (<linux/cache.h>). */
+#ifdef __KERNEL__
+#include <linux/cache.h>
+#else
+#define L1_CACHE_BYTES		64
+#endif
+
 /* Little-endian wire types (identity on x86-64). */
 typedef uint16_t eg_le16;
 typedef uint32_t eg_le32;
@@ -53,7 +68,7 @@ typedef uint64_t eg_le64;
 #define VIRTIO_F_IN_ORDER		35
 #define VIRTIO_NET_F_HASH_REPORT	57
 
-/* Descriptor table entry: 16 bytes, table aligned to 16 (2.7.5). */
+/* Descriptor table entry: 16 bytes, table aligned to VRING_DESC_ALIGN_SIZE (2.7.5). */
 struct virtq_desc {
 	eg_le64 addr;	/* guest-physical address of the buffer */
 	eg_le32 len;	/* bytes */
@@ -62,7 +77,7 @@ struct virtq_desc {
 };
 
 /*
- * Available ring (driver -> device), aligned to 2:
+ * Available ring (driver -> device), aligned to VRING_AVAIL_ALIGN_SIZE:
  *	le16 flags; le16 idx; le16 ring[qsize]; le16 used_event;
  * used_event only means something with VIRTIO_F_EVENT_IDX.
  */
@@ -79,7 +94,7 @@ struct virtq_used_elem {
 };
 
 /*
- * Used ring (device -> driver), aligned to 4:
+ * Used ring (device -> driver), aligned to VRING_USED_ALIGN_SIZE:
  *	le16 flags; le16 idx; struct virtq_used_elem ring[qsize]; le16 avail_event;
  */
 struct virtq_used {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "kvm_util.h"
@@ -43,6 +44,17 @@
 	int __r = ioctl((fd), (cmd), (arg));				\
 	__r < 0 ? -errno : __r;						\
 })
+
+/*
+ * The message of every failed wrapper, as KVM_IOCTL_ERROR() of kvm_util.h:
+ *   TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_XXX", r, "bfd %d", bfd));
+ * prints "EPTGATE_XXX(bfd 5) failed, rc: -22 errno: 22 (Invalid argument)".
+ * @_name and @_args are string literals; @_args formats the arguments that
+ * follow it.  errno is read where the assertion is made.
+ */
+#define EPTGATE_IOCTL_ERROR(_name, _ret, _args, ...)			\
+	_name "(" _args ") failed, rc: %i errno: %i (%s)", ##__VA_ARGS__,	\
+	(int)(_ret), errno, strerror(errno)
 
 /* Skip (KSFT_SKIP, exit 4) unless /dev/kvm and /dev/eptgate are present. */
 void eptgate_require(void);

@@ -20,9 +20,6 @@
 #include "eptgate_util.h"
 #include "ucall_common.h"
 
-#define EPTGATE_IOCTL_ERROR(_name, _ret)				\
-	"%s failed, rc: %i errno: %i (%s)", (_name), (_ret), errno,	\
-	strerror(errno)
 
 void eptgate_require(void)
 {
@@ -45,8 +42,7 @@ int eptgate_open(void)
 {
 	int fd = __eptgate_open();
 
-	TEST_ASSERT(fd >= 0, "open(%s) failed, rc: %i errno: %i (%s)",
-		    EPTGATE_DEVICE, fd, errno, strerror(errno));
+	TEST_ASSERT(fd >= 0, EPTGATE_IOCTL_ERROR("open", fd, "%s", EPTGATE_DEVICE));
 	return fd;
 }
 
@@ -62,7 +58,7 @@ struct eptgate_info eptgate_get_info(int dev)
 	struct eptgate_info info;
 	int r = __eptgate_get_info(dev, &info);
 
-	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GET_INFO", r));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GET_INFO", r, "dev %d", dev));
 	TEST_ASSERT(info.api_version == EPTGATE_API_VERSION,
 		    "EPTGATE_GET_INFO: api_version %u, expected %u",
 		    info.api_version, EPTGATE_API_VERSION);
@@ -88,8 +84,8 @@ int eptgate_bind_vm(int dev, struct kvm_vm *vm)
 {
 	int bfd = __eptgate_bind_vm(dev, vm);
 
-	TEST_ASSERT(bfd >= 0, "EPTGATE_BIND_VM(vm_fd %d) failed, rc: %i errno: %i (%s)",
-		    vm->fd, bfd, errno, strerror(errno));
+	TEST_ASSERT(bfd >= 0, EPTGATE_IOCTL_ERROR("EPTGATE_BIND_VM", bfd,
+						  "vm_fd %d", vm->fd));
 	return bfd;
 }
 
@@ -108,8 +104,8 @@ uint32_t eptgate_create_view(int bfd)
 {
 	int r = __eptgate_create_view(bfd, 0);
 
-	TEST_ASSERT(r > 0, "EPTGATE_CREATE_VIEW(bfd %d, view 0) failed, rc: %i errno: %i (%s)",
-		    bfd, r, errno, strerror(errno));
+	TEST_ASSERT(r > 0, EPTGATE_IOCTL_ERROR("EPTGATE_CREATE_VIEW", r,
+					       "bfd %d, view 0", bfd));
 	TEST_ASSERT(r < EPTGATE_MAX_VIEWS,
 		    "EPTGATE_CREATE_VIEW returned view id %d, outside 1..%d",
 		    r, EPTGATE_MAX_VIEWS - 1);
@@ -130,8 +126,8 @@ void eptgate_destroy_view(int bfd, uint32_t view)
 {
 	int r = __eptgate_destroy_view(bfd, view);
 
-	TEST_ASSERT(!r, "EPTGATE_DESTROY_VIEW(bfd %d, view %u) failed, rc: %i errno: %i (%s)",
-		    bfd, view, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_DESTROY_VIEW", r,
+					    "bfd %d, view %u", bfd, view));
 }
 
 int __eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
@@ -153,8 +149,9 @@ void eptgate_set_access(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 {
 	int r = __eptgate_set_access(bfd, view, gpa, len, access);
 
-	TEST_ASSERT(!r, "EPTGATE_SET_ACCESS(bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x) failed, rc: %i errno: %i (%s)",
-		    bfd, view, gpa, len, access, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_SET_ACCESS", r,
+					    "bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x",
+					    bfd, view, gpa, len, access));
 }
 
 /* EPTGATE_MAP_WINDOW naming the peer by @peer_fd, a grant or (@flags) a binding. */
@@ -197,9 +194,10 @@ void eptgate_map_window_grant(int bfd, uint32_t view, uint64_t gpa,
 	int r = __eptgate_map_window_grant(bfd, view, gpa, len, access,
 					   grant_fd, peer_gpa);
 
-	TEST_ASSERT(!r, "EPTGATE_MAP_WINDOW(bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x, grant fd %d, peer_gpa 0x%lx) failed, rc: %i errno: %i (%s)",
-		    bfd, view, gpa, len, access, grant_fd, peer_gpa, r, errno,
-		    strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_MAP_WINDOW", r,
+					    "bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x, grant fd %d, peer_gpa 0x%lx",
+					    bfd, view, gpa, len, access, grant_fd,
+					    peer_gpa));
 }
 
 int __eptgate_create_grant(int bfd, uint32_t nr,
@@ -218,8 +216,9 @@ int eptgate_create_grant(int bfd, uint64_t gpa, uint64_t len, uint32_t access)
 					 .access = access };
 	int fd = __eptgate_create_grant(bfd, 1, &r);
 
-	TEST_ASSERT(fd >= 0, "EPTGATE_CREATE_GRANT(bfd %d, gpa 0x%lx, len 0x%lx, access 0x%x) failed, rc: %i errno: %i (%s)",
-		    bfd, gpa, len, access, fd, errno, strerror(errno));
+	TEST_ASSERT(fd >= 0, EPTGATE_IOCTL_ERROR("EPTGATE_CREATE_GRANT", fd,
+						 "bfd %d, gpa 0x%lx, len 0x%lx, access 0x%x",
+						 bfd, gpa, len, access));
 	return fd;
 }
 
@@ -235,7 +234,7 @@ struct eptgate_grant_info eptgate_grant_info(int gfd)
 	struct eptgate_grant_info gi;
 	int r = __eptgate_grant_info(gfd, &gi);
 
-	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GRANT_INFO", r));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GRANT_INFO", r, "grant fd %d", gfd));
 	return gi;
 }
 
@@ -250,7 +249,7 @@ void eptgate_revoke_grant(int gfd)
 {
 	int r = __eptgate_revoke_grant(gfd);
 
-	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_REVOKE_GRANT", r));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_REVOKE_GRANT", r, "grant fd %d", gfd));
 }
 
 void eptgate_send_fd(int sock, int fd)
@@ -298,9 +297,10 @@ void eptgate_map_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len,
 {
 	int r = __eptgate_map_window(bfd, view, gpa, len, access, peer_bfd, peer_gpa);
 
-	TEST_ASSERT(!r, "EPTGATE_MAP_WINDOW(bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x, peer_fd %d, peer_gpa 0x%lx) failed, rc: %i errno: %i (%s)",
-		    bfd, view, gpa, len, access, peer_bfd, peer_gpa, r, errno,
-		    strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_MAP_WINDOW", r,
+					    "bfd %d, view %u, gpa 0x%lx, len 0x%lx, access 0x%x, peer_fd %d, peer_gpa 0x%lx",
+					    bfd, view, gpa, len, access, peer_bfd,
+					    peer_gpa));
 }
 
 int __eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len)
@@ -321,8 +321,9 @@ void eptgate_unmap_window(int bfd, uint32_t view, uint64_t gpa, uint64_t len)
 {
 	int r = __eptgate_unmap_window(bfd, view, gpa, len);
 
-	TEST_ASSERT(!r, "EPTGATE_MAP_WINDOW(UNMAP, bfd %d, view %u, gpa 0x%lx, len 0x%lx) failed, rc: %i errno: %i (%s)",
-		    bfd, view, gpa, len, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_MAP_WINDOW", r,
+					    "UNMAP, bfd %d, view %u, gpa 0x%lx, len 0x%lx",
+					    bfd, view, gpa, len));
 }
 
 int __eptgate_enable(int bfd)
@@ -336,8 +337,7 @@ void eptgate_enable(int bfd)
 {
 	int r = __eptgate_enable(bfd);
 
-	TEST_ASSERT(!r, "EPTGATE_ENABLE(bfd %d) failed, rc: %i errno: %i (%s)",
-		    bfd, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_ENABLE", r, "bfd %d", bfd));
 }
 
 int __eptgate_disable(int bfd)
@@ -351,8 +351,7 @@ void eptgate_disable(int bfd)
 {
 	int r = __eptgate_disable(bfd);
 
-	TEST_ASSERT(!r, "EPTGATE_DISABLE(bfd %d) failed, rc: %i errno: %i (%s)",
-		    bfd, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_DISABLE", r, "bfd %d", bfd));
 }
 
 int __eptgate_view_stats(int bfd, uint32_t view, struct eptgate_view_stats *st)
@@ -368,8 +367,8 @@ struct eptgate_view_stats eptgate_view_stats(int bfd, uint32_t view)
 	struct eptgate_view_stats st;
 	int r = __eptgate_view_stats(bfd, view, &st);
 
-	TEST_ASSERT(!r, "EPTGATE_GET_VIEW_STATS(bfd %d, view %u) failed, rc: %i errno: %i (%s)",
-		    bfd, view, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GET_VIEW_STATS", r,
+					    "bfd %d, view %u", bfd, view));
 	return st;
 }
 
@@ -386,8 +385,8 @@ struct eptgate_vcpu_stats eptgate_vcpu_stats(int bfd, uint32_t vcpu_idx)
 	struct eptgate_vcpu_stats st;
 	int r = __eptgate_vcpu_stats(bfd, vcpu_idx, &st);
 
-	TEST_ASSERT(!r, "EPTGATE_GET_VCPU_STATS(bfd %d, vcpu_idx %u) failed, rc: %i errno: %i (%s)",
-		    bfd, vcpu_idx, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_GET_VCPU_STATS", r,
+					    "bfd %d, vcpu_idx %u", bfd, vcpu_idx));
 	return st;
 }
 
@@ -401,12 +400,13 @@ void eptgate_install_trampoline(int bfd, struct eptgate_trampoline *t)
 {
 	int r = __eptgate_install_trampoline(bfd, t);
 
-	TEST_ASSERT(!r, "EPTGATE_INSTALL_TRAMPOLINE(bfd %d, view %u, blob_len %llu, code 0x%llx, data 0x%llx, doorbell 0x%llx) failed, rc: %i errno: %i (%s)",
-		    bfd, t->view, (unsigned long long)t->blob_len,
-		    (unsigned long long)t->code_gpa,
-		    (unsigned long long)t->data_gpa,
-		    (unsigned long long)t->doorbell_gpa, r, errno,
-		    strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_INSTALL_TRAMPOLINE", r,
+					    "bfd %d, view %u, blob_len %llu, code 0x%llx, data 0x%llx, doorbell 0x%llx",
+					    bfd, t->view,
+					    (unsigned long long)t->blob_len,
+					    (unsigned long long)t->code_gpa,
+					    (unsigned long long)t->data_gpa,
+					    (unsigned long long)t->doorbell_gpa));
 }
 
 /* ---- the .eptgate keyring ------------------------------------------------- */
@@ -932,7 +932,7 @@ struct eptgate_vm_info *eptgate_list_vms(int dev, uint32_t *nr)
 		vms = calloc(room ? room : 1, sizeof(*vms));
 		TEST_ASSERT(vms, "calloc(%u VM records)", room);
 	}
-	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_LIST_VMS", r));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_LIST_VMS", r, "dev %d", dev));
 	*nr = total;
 	return vms;
 }
@@ -984,8 +984,8 @@ void eptgate_query_vm_detail(int dev, uint64_t vm_id,
 {
 	int r = __eptgate_query_vm_detail(dev, vm_id, d);
 
-	TEST_ASSERT(!r, "EPTGATE_QUERY_VM(vm_id %lu) failed, rc: %i errno: %i (%s)",
-		    vm_id, r, errno, strerror(errno));
+	TEST_ASSERT(!r, EPTGATE_IOCTL_ERROR("EPTGATE_QUERY_VM", r, "vm_id %lu",
+					    vm_id));
 }
 
 void eptgate_vm_detail_free(struct eptgate_vm_detail *d)

@@ -4,8 +4,8 @@
  * trampoline_test.c: the result layout, markers and offsets.  Plain
  * #defines only: included from assembly.
  */
-#ifndef EPTGATE_TRAMP_PROBE_H
-#define EPTGATE_TRAMP_PROBE_H
+#ifndef EPTGATE_PROBE_BLOB_H
+#define EPTGATE_PROBE_BLOB_H
 
 /* = EPTGATE_TRAMPOLINE_CODE_MAX / _PARAM_OFF (checked by the test). */
 #define PROBE_CODE_MAX		0x4000
@@ -29,4 +29,4 @@
 #define PROBE_RES_AFTER_DB	4	/* canary again, after the doorbell */
 #define PROBE_RES_NR		5
 
-#endif /* EPTGATE_TRAMP_PROBE_H */
+#endif /* EPTGATE_PROBE_BLOB_H */
