@@ -10,8 +10,10 @@
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <linux/smp.h>
 #include <asm/vmx.h>
 #include "eptgate.h"
+#include "vmx.h"
 
 /*
  * ept_entry.h has its own copy of the encoding (the host unit tests build
@@ -179,4 +181,24 @@ void eg_zap_batch_release(struct eg_zap_batch *b)
 		atomic64_dec(&eg_counters.pages_ref);
 	}
 	b->nr = 0;
+}
+
+static void eg_invept_one(void *info)
+{
+	u64 eptp = *(u64 *)info;
+
+	if (eg_caps.caps & EPTGATE_CAP_INVEPT_SINGLE)
+		eg_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
+	else
+		eg_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+}
+
+/*
+ * Invalidates what any CPU caches from a view's EPT.  Translations are
+ * tagged with the EPTP, and a vCPU may have run in the view on any CPU.
+ * Never called with mmu_lock held (the hook spins on it, interrupts off).
+ */
+void eg_invept_all(u64 eptp)
+{
+	on_each_cpu(eg_invept_one, &eptp, 1);
 }

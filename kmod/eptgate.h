@@ -269,7 +269,6 @@ struct eg_vm *eg_vm_from_fd(int fd);	/* binding fd -> eg_vm, eg_mutex */
 struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm);
 void eg_vm_kick_all(struct eg_vm *vm);
 bool eg_vm_drain(struct eg_vm *vm, u32 id);
-void eg_invept_all(u64 eptp);
 long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg);
 int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data);
 
@@ -278,6 +277,8 @@ long eg_list_vms(void __user *uarg);
 long eg_query_vm(void __user *uarg);
 
 /* view.c */
+void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
+		 u64 only);
 int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg);
 int eg_view_destroy(struct eg_vm *vm, u32 id);
 void eg_view_destroy_all(struct eg_vm *vm);
@@ -291,9 +292,6 @@ void eg_window_zap(struct eg_window *w, unsigned long first,
 bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len);
 struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
-void eg_vm_switching_off(struct eg_vm *vm);
-void eg_vm_revalidate(struct work_struct *work);
-bool eg_vm_logs_dirty(struct eg_vm *vm);
 
 /* grant.c */
 int eg_grant_create(struct eg_vm *vm, const struct eptgate_grant *a);
@@ -348,6 +346,7 @@ struct eg_zap_batch {
 bool eg_ept_zap(u64 *root, u64 start, u64 end, u64 only, struct eg_zap_batch *b,
 		u64 *next, u64 *zapped);
 void eg_zap_batch_release(struct eg_zap_batch *b);
+void eg_invept_all(u64 eptp);
 
 /* hook.c */
 int eg_hook_init(void);
@@ -356,7 +355,7 @@ int eg_vcpu_prepare_all(struct eg_vm *vm);
 void eg_vm_slots_baseline(struct eg_vm *vm);
 void eg_vcpu_free_all(struct eg_vm *vm);
 void eg_vm_hook_work(struct work_struct *work);
-bool eg_vm_suspend(struct eg_vm *vm);
+void eg_vm_switching_off(struct eg_vm *vm);
 
 /* mmu.c */
 extern const struct mmu_notifier_ops eg_mmu_notifier_ops;
@@ -365,6 +364,9 @@ void eg_zap_range_all_views(struct eg_vm *vm, u64 gfn_start, u64 gfn_end);
 /* memslot.c */
 int eg_memslot_init(void);
 void eg_memslot_exit(void);
+bool eg_vm_suspend(struct eg_vm *vm);
+bool eg_vm_logs_dirty(struct eg_vm *vm);
+void eg_vm_revalidate(struct work_struct *work);
 
 /* vmfunc_ud.c */
 int eg_vmfunc_ud_init(void);

@@ -142,31 +142,6 @@ static void eg_vm_queue_hook_work(struct eg_vm *vm)
 }
 
 /*
- * Pauses the views of @vm until eg_vm_revalidate() has run for the current
- * memslots: VMFUNC then stays in KVM's view, and a vCPU in a view leaves
- * it at its next exit.  Returns whether a pause began.  mmu_lock held.
- */
-bool eg_vm_suspend(struct eg_vm *vm)
-{
-	struct kvm *kvm = vm->kvm;
-	u64 gen;
-	int idx;
-
-	lockdep_assert_held(&vm->mmu_lock);
-	if (vm->dying)
-		return false;
-	idx = srcu_read_lock(&kvm->srcu);
-	gen = kvm_memslots(kvm)->generation;
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (gen == vm->slots_gen)
-		return false;
-	vm->slots_gen = gen;
-	vm->suspended = true;
-	queue_work(system_wq, &vm->revalidate_work);
-	return true;
-}
-
-/*
  * The binding of @vcpu's VM with its mmu_lock taken, or NULL: not bound,
  * or a nested guest (L2) runs on KVM's vmcs02.  Under rcu_read_lock().
  */

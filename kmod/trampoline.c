@@ -332,6 +332,19 @@ static void eg_tramp_unreserve(struct eg_view *view, struct eg_trampoline *t)
 		eg_range_remove(&view->ranges, start[i], len[i]);
 }
 
+/* Zaps a trampoline's leaves (installation failed half way). */
+void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
+		       struct eg_trampoline *t)
+{
+	eg_view_zap(vm, view, t->code_gpa,
+		    t->code_gpa + (u64)t->ncode * PAGE_SIZE, EG_EPT_SW_TRAMP);
+	eg_view_zap(vm, view, t->data_gpa,
+		    t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN, EG_EPT_SW_TRAMP);
+	if (t->doorbell_gpa)
+		eg_view_zap(vm, view, t->doorbell_gpa,
+			    t->doorbell_gpa + PAGE_SIZE, EG_EPT_SW_TRAMP);
+}
+
 int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)
 {
 	struct eg_view *view = eg_vm_view(vm, a->view);

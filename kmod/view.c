@@ -95,8 +95,8 @@ static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
  * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
  * batches so that mmu_lock is never held across the INVEPT IPI.
  */
-static void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start,
-			u64 end, u64 only)
+void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
+		 u64 only)
 {
 	struct eg_zap_batch b = { .nr = 0 };
 	bool done;
@@ -155,19 +155,6 @@ static bool eg_view_unused(struct eg_vm *vm, struct eg_view *view)
 	unused = !view->users;
 	raw_spin_unlock(&vm->mmu_lock);
 	return unused;
-}
-
-/* Zaps a trampoline's leaves (installation failed half way). */
-void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
-		       struct eg_trampoline *t)
-{
-	eg_view_zap(vm, view, t->code_gpa,
-		    t->code_gpa + (u64)t->ncode * PAGE_SIZE, EG_EPT_SW_TRAMP);
-	eg_view_zap(vm, view, t->data_gpa,
-		    t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN, EG_EPT_SW_TRAMP);
-	if (t->doorbell_gpa)
-		eg_view_zap(vm, view, t->doorbell_gpa,
-			    t->doorbell_gpa + PAGE_SIZE, EG_EPT_SW_TRAMP);
 }
 
 /*
@@ -622,67 +609,4 @@ void eg_view_unmap_peer_windows(struct eg_vm *peer)
 	lockdep_assert_held(&eg_mutex);
 	list_for_each_entry_safe(w, tmp, &peer->peer_windows, peer_node)
 		eg_window_revoke(w);
-}
-
-/* Whether a memslot of the VM logs dirty pages (migration). */
-bool eg_vm_logs_dirty(struct eg_vm *vm)
-{
-	struct kvm_memory_slot *slot;
-	bool dirty = false;
-	int idx, bkt;
-
-	idx = srcu_read_lock(&vm->kvm->srcu);
-	kvm_for_each_memslot(slot, bkt, kvm_memslots(vm->kvm))
-		dirty |= !!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
-	srcu_read_unlock(&vm->kvm->srcu, idx);
-	return dirty;
-}
-
-/*
- * Memslots changed, and memslot.c or the hook paused the views: drop every
- * own-RAM leaf, which lazy fill rebuilds from the new memslots, or, if a
- * memslot now logs dirty pages (migration), turn switching off and tear
- * the views down so that no write escapes the dirty log.
- */
-void eg_vm_revalidate(struct work_struct *work)
-{
-	struct eg_vm *vm = container_of(work, struct eg_vm, revalidate_work);
-	struct eg_vcpu *vs;
-	unsigned long i;
-	bool dirty;
-	u64 gen;
-	int idx;
-
-	mutex_lock(&eg_mutex);
-	if (READ_ONCE(vm->dying))
-		goto out;
-	idx = srcu_read_lock(&vm->kvm->srcu);
-	gen = kvm_memslots(vm->kvm)->generation;
-	srcu_read_unlock(&vm->kvm->srcu, idx);
-	dirty = eg_vm_logs_dirty(vm);
-
-	if (dirty && !vm->dirty_logging) {
-		pr_info(EG_NAME ": VM of pid %d: dirty logging started: switching off, views torn down\n",
-			vm->kvm->userspace_pid);
-		raw_spin_lock(&vm->mmu_lock);
-		vm->dirty_logging = true;
-		eg_vm_switching_off(vm);
-		raw_spin_unlock(&vm->mmu_lock);
-		eg_vm_kick_all(vm);
-		eg_view_destroy_all(vm);
-	} else {
-		vm->dirty_logging = dirty;
-		eg_zap_range_all_views(vm, 0, EG_GPA_LIMIT >> PAGE_SHIFT);
-	}
-	/* Windows onto this VM lost their leaves in the memslot kprobe. */
-	eg_peer_windows_unpin(vm);
-	raw_spin_lock(&vm->mmu_lock);
-	/* A newer change seen by the hook has queued this work again. */
-	if (vm->slots_gen == gen)
-		vm->suspended = false;
-	xa_for_each(&vm->vcpus, i, vs)
-		eg_view_fill_list(vm, vs->eptp_list);
-	raw_spin_unlock(&vm->mmu_lock);
-out:
-	mutex_unlock(&eg_mutex);
 }

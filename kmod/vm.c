@@ -66,26 +66,6 @@ struct eg_vm *eg_vm_from_fd(int fd)
 	return vm;
 }
 
-static void eg_invept_one(void *info)
-{
-	u64 eptp = *(u64 *)info;
-
-	if (eg_caps.caps & EPTGATE_CAP_INVEPT_SINGLE)
-		eg_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
-	else
-		eg_invept(VMX_EPT_EXTENT_GLOBAL, 0);
-}
-
-/*
- * Invalidates what any CPU caches from a view's EPT.  Translations are
- * tagged with the EPTP, and a vCPU may have run in the view on any CPU.
- * Never called with mmu_lock held (the hook spins on it, interrupts off).
- */
-void eg_invept_all(u64 eptp)
-{
-	on_each_cpu(eg_invept_one, &eptp, 1);
-}
-
 /*
  * Forces every vCPU of the VM out of guest mode and waits until it is
  * out: the exit hook then has disarmed its VMCS.  A KVM_REQ_TLB_FLUSH
