@@ -202,3 +202,28 @@ void eg_invept_all(u64 eptp)
 {
 	on_each_cpu(eg_invept_one, &eptp, 1);
 }
+
+/*
+ * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
+ * batches so that mmu_lock is never held across the INVEPT IPI.
+ */
+void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
+		 u64 only)
+{
+	struct eg_zap_batch b = { .nr = 0 };
+	bool done;
+
+	do {
+		u64 next, zapped = 0;
+
+		raw_spin_lock(&vm->mmu_lock);
+		done = eg_ept_zap(view->root, start, end, only, &b, &next,
+				  &zapped);
+		view->stats.zaps += zapped;
+		raw_spin_unlock(&vm->mmu_lock);
+		if (zapped)
+			eg_invept_all(view->eptp);
+		eg_zap_batch_release(&b);
+		start = next;
+	} while (!done);
+}

@@ -258,39 +258,43 @@ static inline struct eg_view *eg_vm_view(struct eg_vm *vm, u32 id)
 
 /* main.c */
 extern struct mutex eg_mutex;
+
+/* arg.c */
 int eg_copy_arg_in(void *karg, size_t ksize, u32 min_size,
 		   const void __user *uarg, const char *who);
 int eg_copy_arg_out(void __user *uarg, const void *karg, size_t ksize,
 		    u32 usize);
 
 /* vm.c */
-int eg_vm_bind(int vm_fd);
-struct eg_vm *eg_vm_from_fd(int fd);	/* binding fd -> eg_vm, eg_mutex */
+void eg_vm_hash_add(struct eg_vm *vm);
+void eg_vm_hash_del(struct eg_vm *vm);
 struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm);
-void eg_vm_kick_all(struct eg_vm *vm);
-bool eg_vm_drain(struct eg_vm *vm, u32 id);
-long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg);
 int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data);
+void eg_vm_kick_all(struct eg_vm *vm);
+/* Kicks of eg_vm_drain(), about 1 ms apart: 100 ms at most. */
+#define EG_DRAIN_ROUNDS	100
+bool eg_vm_drain(struct eg_vm *vm, u32 id);
+void eg_vm_switching_off(struct eg_vm *vm);
+
+/* binding.c */
+int eg_vm_bind(int vm_fd);
 
 /* list.c: EPTGATE_LIST_VMS, EPTGATE_QUERY_VM */
 long eg_list_vms(void __user *uarg);
 long eg_query_vm(void __user *uarg);
 
 /* view.c */
-void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
-		 u64 only);
+int eg_view_pick_id(struct eg_vm *vm, struct eptgate_view *arg);
 int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg);
 int eg_view_destroy(struct eg_vm *vm, u32 id);
 void eg_view_destroy_all(struct eg_vm *vm);
 int eg_view_set_access(struct eg_vm *vm, const struct eptgate_access *a);
-int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *w);
+int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg,
+		       struct eg_vm *peer, struct eg_grant *grant);
+int eg_view_unmap_window(struct eg_vm *vm, const struct eptgate_window *arg);
 void eg_view_unmap_peer_windows(struct eg_vm *peer);
 void eg_window_unmap(struct eg_window *w);
 void eg_window_revoke(struct eg_window *w);
-void eg_window_zap(struct eg_window *w, unsigned long first,
-		   unsigned long last);
-bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len);
-struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages);
 void eg_view_fill_list(struct eg_vm *vm, u64 *list);
 
 /* grant.c */
@@ -316,6 +320,8 @@ int eg_peer_invalidate(struct eg_vm *peer, unsigned long start,
 enum eg_fill eg_window_fault(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 			     struct eg_window *w, u64 gpa, u64 qual);
 void eg_peer_slots_changed(struct eg_vm *peer);
+void eg_window_zap(struct eg_window *w, unsigned long first,
+		   unsigned long last);
 void eg_peer_windows_unpin(struct eg_vm *peer);
 u64 eg_peer_seq(struct eg_vm *peer, bool *busy);
 void eg_window_settle(struct eg_window *w, u64 seq);
@@ -347,6 +353,8 @@ bool eg_ept_zap(u64 *root, u64 start, u64 end, u64 only, struct eg_zap_batch *b,
 		u64 *next, u64 *zapped);
 void eg_zap_batch_release(struct eg_zap_batch *b);
 void eg_invept_all(u64 eptp);
+void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
+		 u64 only);
 
 /* hook.c */
 int eg_hook_init(void);
@@ -355,7 +363,6 @@ int eg_vcpu_prepare_all(struct eg_vm *vm);
 void eg_vm_slots_baseline(struct eg_vm *vm);
 void eg_vcpu_free_all(struct eg_vm *vm);
 void eg_vm_hook_work(struct work_struct *work);
-void eg_vm_switching_off(struct eg_vm *vm);
 
 /* mmu.c */
 extern const struct mmu_notifier_ops eg_mmu_notifier_ops;
@@ -367,6 +374,39 @@ void eg_memslot_exit(void);
 bool eg_vm_suspend(struct eg_vm *vm);
 bool eg_vm_logs_dirty(struct eg_vm *vm);
 void eg_vm_revalidate(struct work_struct *work);
+
+/*
+ * The memslot holding [gfn, gfn + npages) of @kvm entirely, or NULL;
+ * under kvm->srcu.
+ */
+static inline struct kvm_memory_slot *
+eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages)
+{
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+	if (!slot || gfn + npages > slot->base_gfn + slot->npages)
+		return NULL;
+	return slot;
+}
+
+/* Whether [gpa, gpa + len) lies inside @kvm's memslots (any number). */
+static inline bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
+{
+	u64 gfn = gpa >> PAGE_SHIFT, end = (gpa + len) >> PAGE_SHIFT;
+	bool ok = true;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	while (ok && gfn < end) {
+		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+		ok = !!slot;
+		if (ok)
+			gfn = slot->base_gfn + slot->npages;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return ok;
+}
 
 /* vmfunc_ud.c */
 int eg_vmfunc_ud_init(void);

@@ -158,19 +158,6 @@ static struct eg_vm *eg_hook_lock_vm(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Turns switching off.  A vCPU out of guest mode keeps the view it would
- * resume in, and nothing kicks it; bumping switch_gen makes that view
- * stale, so that it resumes in KVM's view even after a later ENABLE: a
- * vCPU re-enters a view only through its own VMFUNC.  mmu_lock held.
- */
-void eg_vm_switching_off(struct eg_vm *vm)
-{
-	lockdep_assert_held(&vm->mmu_lock);
-	vm->enabled = false;
-	vm->switch_gen++;
-}
-
-/*
  * Records the view @vs resumes in after this exit: the view instance, and
  * the switching generation it belongs to.  mmu_lock held.
  */

@@ -58,6 +58,19 @@ u64 eg_peer_seq(struct eg_vm *peer, bool *busy)
 }
 
 /*
+ * Zaps window pages [first, last) of @w in its view, then INVEPT, also
+ * when this call found no leaf: another zap may still be before its own.
+ * The pages stay pinned.
+ */
+void eg_window_zap(struct eg_window *w, unsigned long first,
+		   unsigned long last)
+{
+	eg_view_zap(w->owner, w->view_ptr, w->gpa + first * PAGE_SIZE,
+		    w->gpa + last * PAGE_SIZE, EG_EPT_SW_WINDOW);
+	eg_invept_all(w->view_ptr->eptp);
+}
+
+/*
  * Takes window pages [first, last) out of @w and unpins them.  Only after
  * their leaves are zapped and INVEPT'd.
  */

@@ -44,9 +44,12 @@ static void eg_view_publish(struct eg_vm *vm, u32 id)
 		WRITE_ONCE(vs->eptp_list[id], eg_list_entry(vm, id));
 }
 
-int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
+/*
+ * The id CREATE_VIEW gets: @arg->view, or the first free one if it is 0.
+ * -ENOSPC or -EEXIST otherwise.
+ */
+int eg_view_pick_id(struct eg_vm *vm, struct eptgate_view *arg)
 {
-	struct eg_view *view;
 	u32 id = arg->view;
 
 	lockdep_assert_held(&eg_mutex);
@@ -58,10 +61,18 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	} else if (eg_vm_view(vm, id)) {
 		return eg_reject(-EEXIST, "view exists");
 	}
-	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
-	if (eg_vm_logs_dirty(vm))
-		return eg_reject(-EBUSY, "dirty logging is on (migration)");
+	arg->view = id;
+	return 0;
+}
 
+/* Creates view @arg->view, a free id from eg_view_pick_id(). */
+int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
+{
+	struct eg_view *view;
+	u32 id = arg->view;
+
+	lockdep_assert_held(&eg_mutex);
+	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
 	if (!view)
 		return -ENOMEM;
@@ -90,31 +101,6 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 
 static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
 				u64 gpa, u64 len);
-
-/*
- * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
- * batches so that mmu_lock is never held across the INVEPT IPI.
- */
-void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
-		 u64 only)
-{
-	struct eg_zap_batch b = { .nr = 0 };
-	bool done;
-
-	do {
-		u64 next, zapped = 0;
-
-		raw_spin_lock(&vm->mmu_lock);
-		done = eg_ept_zap(view->root, start, end, only, &b, &next,
-				  &zapped);
-		view->stats.zaps += zapped;
-		raw_spin_unlock(&vm->mmu_lock);
-		if (zapped)
-			eg_invept_all(view->eptp);
-		eg_zap_batch_release(&b);
-		start = next;
-	} while (!done);
-}
 
 /*
  * Zaps own-RAM leaves of every view in [gfn_start, gfn_end).  Called by
@@ -155,19 +141,6 @@ static bool eg_view_unused(struct eg_vm *vm, struct eg_view *view)
 	unused = !view->users;
 	raw_spin_unlock(&vm->mmu_lock);
 	return unused;
-}
-
-/*
- * Zaps window pages [first, last) of @w in its view, then INVEPT, also
- * when this call found no leaf: another zap may still be before its own.
- * The pages stay pinned.
- */
-void eg_window_zap(struct eg_window *w, unsigned long first,
-		   unsigned long last)
-{
-	eg_view_zap(w->owner, w->view_ptr, w->gpa + first * PAGE_SIZE,
-		    w->gpa + last * PAGE_SIZE, EG_EPT_SW_WINDOW);
-	eg_invept_all(w->view_ptr->eptp);
 }
 
 /* After its leaves are zapped and INVEPT'd; eg_mutex. */
@@ -279,38 +252,6 @@ void eg_view_destroy_all(struct eg_vm *vm)
 	for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
 		if (vm->views[id])
 			eg_view_destroy_one(vm, id);
-}
-
-/*
- * The memslot holding [gfn, gfn + npages) of @kvm entirely, or NULL;
- * under kvm->srcu.
- */
-struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages)
-{
-	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
-
-	if (!slot || gfn + npages > slot->base_gfn + slot->npages)
-		return NULL;
-	return slot;
-}
-
-/* Whether [gpa, gpa + len) lies inside @kvm's memslots (any number). */
-bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
-{
-	u64 gfn = gpa >> PAGE_SHIFT, end = (gpa + len) >> PAGE_SHIFT;
-	bool ok = true;
-	int idx;
-
-	idx = srcu_read_lock(&kvm->srcu);
-	while (ok && gfn < end) {
-		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
-
-		ok = !!slot;
-		if (ok)
-			gfn = slot->base_gfn + slot->npages;
-	}
-	srcu_read_unlock(&kvm->srcu, idx);
-	return ok;
 }
 
 /*
@@ -485,45 +426,44 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 	return r;
 }
 
-/*
- * The VM a window maps, from peer_fd: a grant that allows the range and
- * the access (*@grant set), or with EPTGATE_WINDOW_PEER_BINDING a binding
- * (*@grant NULL).  An ERR_PTR, with the reason logged, otherwise.
- */
-static struct eg_vm *eg_window_peer(const struct eptgate_window *arg,
-				    struct eg_grant **grant)
-{
-	struct eg_vm *peer;
-	const char *why;
-	int r;
-
-	*grant = NULL;
-	if (arg->flags & EPTGATE_WINDOW_PEER_BINDING) {
-		peer = eg_vm_from_fd(arg->peer_fd);
-		if (IS_ERR(peer))
-			eg_reject((int)PTR_ERR(peer), "peer_fd is not a binding fd");
-		return peer;
-	}
-	*grant = eg_grant_from_fd(arg->peer_fd);
-	if (IS_ERR(*grant))
-		return ERR_PTR(eg_reject((int)PTR_ERR(*grant),
-					 "peer_fd is not a grant fd"));
-	if (!(*grant)->vm)
-		return ERR_PTR(eg_reject(-EKEYREVOKED, "the grant is revoked"));
-	r = eg_grant_allows((*grant)->r, (*grant)->nr, arg->peer_gpa, arg->len,
-			    arg->access, &why);
-	if (r)
-		return ERR_PTR(eg_reject(r, why));
-	return (*grant)->vm;
-}
-
-int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
+/* MAP_WINDOW with EPTGATE_WINDOW_UNMAP: a window, or what a revoked one left. */
+int eg_view_unmap_window(struct eg_vm *vm, const struct eptgate_window *arg)
 {
 	struct eg_view *view = eg_vm_view(vm, arg->view);
 	const struct eg_range *rg;
-	struct eg_grant *grant;
 	struct eg_window *w;
-	struct eg_vm *peer;
+
+	lockdep_assert_held(&eg_mutex);
+	if (!view)
+		return eg_reject(-ENOENT, "no such view");
+	raw_spin_lock(&vm->mmu_lock);
+	rg = eg_range_find(&view->ranges, arg->gpa);
+	if (rg && rg->start == arg->gpa &&
+	    rg->end == arg->gpa + arg->len && rg->kind == EG_RANGE_SINK) {
+		/* what a revoked window left: its addresses go now */
+		eg_range_remove(&view->ranges, arg->gpa, arg->len);
+		raw_spin_unlock(&vm->mmu_lock);
+		eg_view_zap(vm, view, arg->gpa, arg->gpa + arg->len, 0);
+		return 0;
+	}
+	w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
+	    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
+	raw_spin_unlock(&vm->mmu_lock);
+	if (!w)
+		return eg_reject(-ENOENT, "no window at gpa with this length");
+	eg_window_unmap(w);
+	return 0;
+}
+
+/*
+ * MAP_WINDOW: maps @peer's range into the view, made from @grant (NULL:
+ * from the peer's binding fd); binding.c found both from peer_fd.
+ */
+int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg,
+		       struct eg_vm *peer, struct eg_grant *grant)
+{
+	struct eg_view *view = eg_vm_view(vm, arg->view);
+	struct eg_window *w;
 	bool busy;
 	u64 seq;
 	int r;
@@ -531,28 +471,6 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	lockdep_assert_held(&eg_mutex);
 	if (!view)
 		return eg_reject(-ENOENT, "no such view");
-	if (arg->flags & EPTGATE_WINDOW_UNMAP) {
-		raw_spin_lock(&vm->mmu_lock);
-		rg = eg_range_find(&view->ranges, arg->gpa);
-		if (rg && rg->start == arg->gpa &&
-		    rg->end == arg->gpa + arg->len && rg->kind == EG_RANGE_SINK) {
-			/* what a revoked window left: its addresses go now */
-			eg_range_remove(&view->ranges, arg->gpa, arg->len);
-			raw_spin_unlock(&vm->mmu_lock);
-			eg_view_zap(vm, view, arg->gpa, arg->gpa + arg->len, 0);
-			return 0;
-		}
-		w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
-		    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
-		raw_spin_unlock(&vm->mmu_lock);
-		if (!w)
-			return eg_reject(-ENOENT, "no window at gpa with this length");
-		eg_window_unmap(w);
-		return 0;
-	}
-	peer = eg_window_peer(arg, &grant);
-	if (IS_ERR(peer))
-		return PTR_ERR(peer);
 	if (peer == vm)
 		return eg_reject(-EINVAL, "a window maps another VM, not the VM itself");
 
