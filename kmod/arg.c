@@ -6,7 +6,9 @@
  * the values are uarg.c's.
  */
 #include <linux/uaccess.h>
-#include "eptgate.h"
+#include <linux/eptgate.h>
+#include "arg.h"
+#include "main.h"
 #include "uarg.h"
 
 /*

@@ -3,13 +3,24 @@
  * Bindings: one struct eg_vm per bound KVM VM, reached by userspace
  * through a binding fd (this file: bind, the binding ioctls, release) and
  * by the hook through the hash of vm.c.  Lifetime and teardown order are
- * described in eptgate.h.
+ * described in vm.h.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/slab.h>
-#include "eptgate.h"
+#include "arg.h"
+#include "binding.h"
+#include "grant.h"
+#include "hook.h"
+#include "main.h"
+#include "memslot.h"
+#include "mmu.h"
+#include "peer.h"
+#include "trampoline.h"
 #include "uarg.h"
+#include "view.h"
+#include "vm.h"
+#include "vmfunc_ud.h"
 
 static const struct file_operations eg_vm_fops;
 static long eg_vm_ioctl(struct file *filp, unsigned int ioctl,

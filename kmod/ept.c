@@ -12,7 +12,11 @@
 #include <linux/gfp.h>
 #include <linux/smp.h>
 #include <asm/vmx.h>
-#include "eptgate.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "main.h"
+#include "view.h"
+#include "vm.h"
 #include "vmx.h"
 
 /*

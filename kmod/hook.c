@@ -26,8 +26,17 @@
  */
 #include <linux/tracepoint.h>
 #include <linux/slab.h>
-#include "eptgate.h"
 #include "compat.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "hook.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "range.h"
+#include "trampoline.h"
+#include "view.h"
+#include "vm.h"
 #include "vmx.h"
 
 /* EPT-violation exit qualification, bits 2:0: the access (R, W, X). */

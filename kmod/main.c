@@ -19,11 +19,20 @@
 #include <linux/fs.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
-#include "eptgate.h"
+#include <asm/vmx.h>
+#include <linux/eptgate.h>
+#include "arg.h"
+#include "binding.h"
+#include "ept_entry.h"
+#include "hook.h"
+#include "list.h"
+#include "main.h"
+#include "memslot.h"
+#include "trampoline.h"
 #include "uarg.h"
-#include "vmx.h"
+#include "vmfunc_ud.h"
 
-/* Serializes the control plane (eptgate.h lists what it protects). */
+/* Serializes the control plane (vm.h lists what it protects). */
 DEFINE_MUTEX(eg_mutex);
 struct eg_caps eg_caps;
 struct eg_counters eg_counters;

@@ -20,7 +20,13 @@
  * calls too), the revalidation work, and the dirty-logging check.
  */
 #include <linux/kprobes.h>
-#include "eptgate.h"
+#include "ept_entry.h"
+#include "hook.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "view.h"
+#include "vm.h"
 
 /*
  * Pauses the views of @vm until eg_vm_revalidate() has run for the current

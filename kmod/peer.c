@@ -30,8 +30,14 @@
  * holding the whole window, so the owner falls back then.
  */
 #include <linux/sched.h>
-#include "eptgate.h"
 #include "compat.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "view.h"
+#include "vm.h"
 
 /*
  * Whether an invalidation of @peer began or ended since @seq was read.

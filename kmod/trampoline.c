@@ -25,8 +25,13 @@
 #include <linux/uaccess.h>
 #include <linux/verification.h>
 #include <linux/vmalloc.h>
-#include "eptgate.h"
-#include "uarg.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "main.h"
+#include "range.h"
+#include "trampoline.h"
+#include "view.h"
+#include "vm.h"
 
 static struct key *eg_keyring;
 static int eg_keyring_serial;

@@ -9,9 +9,18 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include "eptgate.h"
 #include "compat.h"
-#include "uarg.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "grant.h"
+#include "hook.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "range.h"
+#include "trampoline.h"
+#include "view.h"
+#include "vm.h"
 
 /* EPTP-list entry @id as every vCPU should see it; mmu_lock held. */
 static u64 eg_list_entry(struct eg_vm *vm, u32 id)

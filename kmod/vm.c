@@ -7,7 +7,9 @@
  */
 #include <linux/delay.h>
 #include <linux/hashtable.h>
-#include "eptgate.h"
+#include "hook.h"
+#include "main.h"
+#include "vm.h"
 
 /* kvm -> eg_vm; writers hold eg_mutex, the hook reads under RCU. */
 static DEFINE_HASHTABLE(eg_vm_hash, 6);
