@@ -32,6 +32,12 @@ static_assert(EG_EPT_A == VMX_EPT_ACCESS_BIT);
 static_assert(EG_EPT_D == VMX_EPT_DIRTY_BIT);
 static_assert(EG_MT_WB == VMX_EPTP_MT_WB && EG_MT_UC == VMX_EPTP_MT_UC);
 static_assert(EG_EPTP_WALK_4 == VMX_EPTP_PWL_4);
+/* ... and the table geometry to the kernel's and KVM's. */
+static_assert(EG_PAGE_SHIFT == PAGE_SHIFT);
+static_assert(EG_EPT_ENTRIES == PTRS_PER_PTE);
+static_assert(BIT(EG_EPT_LEVEL_BITS) == EG_EPT_ENTRIES);
+static_assert(EG_EPT_LEVELS == PG_LEVEL_512G);
+static_assert(KVM_HPAGE_SHIFT(PG_LEVEL_2M) == EG_HPAGE_SHIFT);
 /* The exit qualification's access bits are the EPT R/W/X bits. */
 static_assert(EG_EPT_R == EPT_VIOLATION_ACC_READ);
 static_assert(EG_EPT_W == EPT_VIOLATION_ACC_WRITE);
@@ -57,7 +63,7 @@ static void eg_ept_free_level(u64 *table, int level)
 {
 	int i;
 
-	for (i = 0; i < EG_EPT_ENTRIES && level > 1; i++) {
+	for (i = 0; i < EG_EPT_ENTRIES && level > PG_LEVEL_4K; i++) {
 		u64 e = table[i];
 
 		if (eg_ept_present(e) && !eg_ept_is_leaf(e, level))
@@ -92,7 +98,7 @@ void eg_ept_cache_free(struct eg_ept_cache *c)
 }
 
 /*
- * The entry that maps @gpa at @level (1: 4 KiB, 2: 2 MiB), taking missing
+ * The entry that maps @gpa at @level (PG_LEVEL_4K or _2M), taking missing
  * tables from @c (NULL: none).  NULL when a table is missing and @c has
  * none left, or when a larger leaf is in the way.  A full cache always
  * suffices for one walk.

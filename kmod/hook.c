@@ -321,12 +321,12 @@ static enum eg_fill eg_sink_fill(struct eg_view *view,
 
 	if (qual & ~(u64)r->access)
 		return EG_FILL_DENIED;
-	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, NULL);
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, PG_LEVEL_4K, NULL);
 	if (!sptep)
 		return EG_FILL_DENIED;
 	if (!eg_ept_present(*sptep))
 		WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(view->sink),
-						    r->access, 1, 0));
+						    r->access, PG_LEVEL_4K, 0));
 	return EG_FILL_DONE;
 }
 
@@ -376,7 +376,7 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	if (vm->mmu_invalidate_in_progress)
 		return EG_FILL_RETRY;
 	/* SET_ACCESS built the tables: the walk allocates nothing. */
-	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, NULL);
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, PG_LEVEL_4K, NULL);
 	if (!sptep)
 		return EG_FILL_DENIED;
 	if (eg_ept_present(*sptep))
@@ -395,8 +395,8 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 			return EG_FILL_RETRY;
 		access &= ~EG_EPT_W;
 	}
-	WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(page), access, 1,
-					    EG_EPT_SW_REF));
+	WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(page), access,
+					    PG_LEVEL_4K, EG_EPT_SW_REF));
 	atomic64_inc(&eg_counters.pages_ref);
 	return EG_FILL_DONE;
 }

@@ -19,6 +19,9 @@ struct eg_trampoline {
 	u64 code_gpa, data_gpa, doorbell_gpa;
 };
 
+/* The gpa ranges a trampoline reserves in its view: code, private, doorbell. */
+#define EG_TRAMP_RANGES	3
+
 int eg_trampoline_init(void);
 void eg_trampoline_exit(void);
 int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a);

@@ -283,7 +283,7 @@ static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
 		if (r)
 			break;
 		raw_spin_lock(&vm->mmu_lock);
-		sptep = eg_ept_walk(view->root, addr, 1, &cache);
+		sptep = eg_ept_walk(view->root, addr, PG_LEVEL_4K, &cache);
 		raw_spin_unlock(&vm->mmu_lock);
 		if (!sptep) {
 			r = eg_reject(-EEXIST, "range collides with a 2 MiB mapping");
@@ -379,13 +379,14 @@ static int eg_window_pin(struct eg_window *w)
 /* Whether pages[i..i+512) are one physically contiguous, aligned 2 MiB. */
 static bool eg_window_huge_at(struct eg_window *w, unsigned long i)
 {
+	const unsigned long n = KVM_PAGES_PER_HPAGE(PG_LEVEL_2M);
 	unsigned long pfn = page_to_pfn(w->pages[i]), j;
 
 	if (!(eg_caps.caps & EPTGATE_CAP_EPT_2M) ||
 	    ((w->gpa + i * PAGE_SIZE) & (EG_HPAGE_SIZE - 1)) ||
-	    (pfn & (EG_EPT_ENTRIES - 1)) || i + EG_EPT_ENTRIES > w->npages)
+	    (pfn & (n - 1)) || i + n > w->npages)
 		return false;
-	for (j = 1; j < EG_EPT_ENTRIES; j++)
+	for (j = 1; j < n; j++)
 		if (page_to_pfn(w->pages[i + j]) != pfn + j)
 			return false;
 	return true;
@@ -405,7 +406,7 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 
 	while (i < w->npages) {
 		u64 gpa = w->gpa + i * PAGE_SIZE;
-		int level = eg_window_huge_at(w, i) ? 2 : 1;
+		int level = eg_window_huge_at(w, i) ? PG_LEVEL_2M : PG_LEVEL_4K;
 		u64 *sptep;
 
 		r = eg_ept_cache_topup(&cache, GFP_KERNEL_ACCOUNT);
@@ -413,8 +414,8 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 			break;
 		raw_spin_lock(&vm->mmu_lock);
 		sptep = eg_ept_walk(view->root, gpa, level, &cache);
-		if (level == 2 && sptep && eg_ept_present(*sptep)) {
-			level = 1;
+		if (level == PG_LEVEL_2M && sptep && eg_ept_present(*sptep)) {
+			level = PG_LEVEL_4K;
 			sptep = eg_ept_walk(view->root, gpa, level, &cache);
 		}
 		if (sptep && !eg_ept_present(*sptep))
@@ -429,7 +430,7 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 			r = eg_reject(-EEXIST, "window collides with a mapping");
 			break;
 		}
-		i += level == 2 ? EG_EPT_ENTRIES : 1;
+		i += KVM_PAGES_PER_HPAGE(level);
 	}
 	eg_ept_cache_free(&cache);
 	return r;

@@ -12,7 +12,7 @@
 #include "vm.h"
 
 /* kvm -> eg_vm; writers hold eg_mutex, the hook reads under RCU. */
-static DEFINE_HASHTABLE(eg_vm_hash, 6);
+static DEFINE_HASHTABLE(eg_vm_hash, EG_VM_HASH_BITS);
 /* Last eg_vm.id handed out; eg_mutex. */
 static u64 eg_vm_seq;
 
@@ -108,7 +108,7 @@ bool eg_vm_drain(struct eg_vm *vm, u32 id)
 		eg_vm_kick_all(vm);
 		if (!eg_vm_in_view(vm, id))
 			return true;
-		usleep_range(500, 1000);
+		usleep_range(EG_DRAIN_US / 2, EG_DRAIN_US);
 	}
 	return false;
 }

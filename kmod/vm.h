@@ -158,8 +158,9 @@ void eg_vm_hash_del(struct eg_vm *vm);
 struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm);
 int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data);
 void eg_vm_kick_all(struct eg_vm *vm);
-/* Kicks of eg_vm_drain(), about 1 ms apart: 100 ms at most. */
+/* Kicks of eg_vm_drain(), about EG_DRAIN_US apart: 100 ms at most. */
 #define EG_DRAIN_ROUNDS	100
+#define EG_DRAIN_US	1000
 bool eg_vm_drain(struct eg_vm *vm, u32 id);
 void eg_vm_switching_off(struct eg_vm *vm);
 
