@@ -7,6 +7,11 @@
  * (tables come from an eg_ept_cache filled beforehand, or were built when
  * the range was set); zaps clear leaves only: table memory is freed only
  * at the view's destruction, after the INVEPT that follows its last use.
+ *
+ * INVEPT on every CPU (eg_invept_all()) is here too, and eg_view_zap(),
+ * which zaps a view's range in batches of EG_ZAP_BATCH referenced leaves:
+ * it takes mmu_lock for each batch and drops it for the INVEPT, since the
+ * hook spins on that lock with interrupts off.
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
