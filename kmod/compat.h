@@ -8,6 +8,7 @@
 #ifndef EPTGATE_COMPAT_H
 #define EPTGATE_COMPAT_H
 
+#include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/tracepoint.h>
 

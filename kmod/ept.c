@@ -7,11 +7,22 @@
  * (tables come from an eg_ept_cache filled beforehand, or were built when
  * the range was set); zaps clear leaves only: table memory is freed only
  * at the view's destruction, after the INVEPT that follows its last use.
+ *
+ * INVEPT on every CPU (eg_invept_all()) is here too, and eg_view_zap(),
+ * which zaps a view's range in batches of EG_ZAP_BATCH referenced leaves:
+ * it takes mmu_lock for each batch and drops it for the INVEPT, since the
+ * hook spins on that lock with interrupts off.
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <linux/smp.h>
 #include <asm/vmx.h>
-#include "eptgate.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "main.h"
+#include "view.h"
+#include "vm.h"
+#include "vmx.h"
 
 /*
  * ept_entry.h has its own copy of the encoding (the host unit tests build
@@ -26,6 +37,12 @@ static_assert(EG_EPT_A == VMX_EPT_ACCESS_BIT);
 static_assert(EG_EPT_D == VMX_EPT_DIRTY_BIT);
 static_assert(EG_MT_WB == VMX_EPTP_MT_WB && EG_MT_UC == VMX_EPTP_MT_UC);
 static_assert(EG_EPTP_WALK_4 == VMX_EPTP_PWL_4);
+/* ... and the table geometry to the kernel's and KVM's. */
+static_assert(EG_PAGE_SHIFT == PAGE_SHIFT);
+static_assert(EG_EPT_ENTRIES == PTRS_PER_PTE);
+static_assert(BIT(EG_EPT_LEVEL_BITS) == EG_EPT_ENTRIES);
+static_assert(EG_EPT_LEVELS == PG_LEVEL_512G);
+static_assert(KVM_HPAGE_SHIFT(PG_LEVEL_2M) == EG_HPAGE_SHIFT);
 /* The exit qualification's access bits are the EPT R/W/X bits. */
 static_assert(EG_EPT_R == EPT_VIOLATION_ACC_READ);
 static_assert(EG_EPT_W == EPT_VIOLATION_ACC_WRITE);
@@ -51,7 +68,7 @@ static void eg_ept_free_level(u64 *table, int level)
 {
 	int i;
 
-	for (i = 0; i < EG_EPT_ENTRIES && level > 1; i++) {
+	for (i = 0; i < EG_EPT_ENTRIES && level > PG_LEVEL_4K; i++) {
 		u64 e = table[i];
 
 		if (eg_ept_present(e) && !eg_ept_is_leaf(e, level))
@@ -86,7 +103,7 @@ void eg_ept_cache_free(struct eg_ept_cache *c)
 }
 
 /*
- * The entry that maps @gpa at @level (1: 4 KiB, 2: 2 MiB), taking missing
+ * The entry that maps @gpa at @level (PG_LEVEL_4K or _2M), taking missing
  * tables from @c (NULL: none).  NULL when a table is missing and @c has
  * none left, or when a larger leaf is in the way.  A full cache always
  * suffices for one walk.
@@ -179,4 +196,49 @@ void eg_zap_batch_release(struct eg_zap_batch *b)
 		atomic64_dec(&eg_counters.pages_ref);
 	}
 	b->nr = 0;
+}
+
+static void eg_invept_one(void *info)
+{
+	u64 eptp = *(u64 *)info;
+
+	if (eg_caps.caps & EPTGATE_CAP_INVEPT_SINGLE)
+		eg_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
+	else
+		eg_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+}
+
+/*
+ * Invalidates what any CPU caches from a view's EPT.  Translations are
+ * tagged with the EPTP, and a vCPU may have run in the view on any CPU.
+ * Never called with mmu_lock held (the hook spins on it, interrupts off).
+ */
+void eg_invept_all(u64 eptp)
+{
+	on_each_cpu(eg_invept_one, &eptp, 1);
+}
+
+/*
+ * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
+ * batches so that mmu_lock is never held across the INVEPT IPI.
+ */
+void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start, u64 end,
+		 u64 only)
+{
+	struct eg_zap_batch b = { .nr = 0 };
+	bool done;
+
+	do {
+		u64 next, zapped = 0;
+
+		raw_spin_lock(&vm->mmu_lock);
+		done = eg_ept_zap(view->root, start, end, only, &b, &next,
+				  &zapped);
+		view->stats.zaps += zapped;
+		raw_spin_unlock(&vm->mmu_lock);
+		if (zapped)
+			eg_invept_all(view->eptp);
+		eg_zap_batch_release(&b);
+		start = next;
+	} while (!done);
 }

@@ -12,6 +12,10 @@
 
 #ifdef __KERNEL__
 #include <linux/bits.h>
+#include <asm/pgtable_types.h>	/* enum pg_level */
+#else
+/* The host unit tests: the kernel's enum pg_level, as x86 numbers it. */
+enum { PG_LEVEL_4K = 1, PG_LEVEL_2M = 2, PG_LEVEL_1G = 3, PG_LEVEL_512G = 4 };
 #endif
 
 #define EG_EPT_R		BIT_ULL(0)
@@ -32,11 +36,22 @@
 #define EG_MT_UC		0ULL
 #define EG_MT_WB		6ULL
 
+/*
+ * Levels are the kernel's enum pg_level: PG_LEVEL_4K for a page table,
+ * PG_LEVEL_2M for a page directory, up to the PML4 at EG_EPT_LEVELS
+ * (PG_LEVEL_512G).  Each level indexes EG_EPT_LEVEL_BITS bits of the
+ * address (KVM's SPTE_LEVEL_BITS).
+ */
 #define EG_EPT_LEVELS		4
-#define EG_EPT_ENTRIES		512
+#define EG_EPT_LEVEL_BITS	9
+#define EG_EPT_ENTRIES		512	/* 1 << EG_EPT_LEVEL_BITS */
+#define EG_EPT_INDEX_MASK	(EG_EPT_ENTRIES - 1)
 #define EG_PAGE_SHIFT		12
 #define EG_PAGE_SIZE		BIT_ULL(EG_PAGE_SHIFT)
-#define EG_HPAGE_SHIFT		21
+/* The lowest address bit the table at @level indexes. */
+#define EG_EPT_LEVEL_SHIFT(level) \
+	(EG_PAGE_SHIFT + EG_EPT_LEVEL_BITS * ((level) - PG_LEVEL_4K))
+#define EG_HPAGE_SHIFT		EG_EPT_LEVEL_SHIFT(PG_LEVEL_2M)
 #define EG_HPAGE_SIZE		BIT_ULL(EG_HPAGE_SHIFT)
 /* Guest-physical addresses a 4-level EPT translates: 48 bits. */
 #define EG_GPA_LIMIT		BIT_ULL(48)
@@ -45,16 +60,17 @@
 #define EG_EPTP_WALK_4		(3ULL << 3)
 #define EG_EPTP_AD		BIT_ULL(6)
 
-/* Index of gpa in the table at @level (4 = PML4, 1 = PT). */
+/* Index of gpa in the table at @level (EG_EPT_LEVELS: PML4 .. PG_LEVEL_4K: PT). */
 static inline unsigned int eg_ept_index(u64 gpa, int level)
 {
-	return (unsigned int)(gpa >> (EG_PAGE_SHIFT + 9 * (level - 1))) & 511;
+	return (unsigned int)(gpa >> EG_EPT_LEVEL_SHIFT(level)) &
+	       EG_EPT_INDEX_MASK;
 }
 
 /* Bytes one entry at @level covers. */
 static inline u64 eg_ept_level_size(int level)
 {
-	return 1ULL << (EG_PAGE_SHIFT + 9 * (level - 1));
+	return 1ULL << EG_EPT_LEVEL_SHIFT(level);
 }
 
 /* A non-leaf entry: full access, the CPU intersects with the leaf. */
@@ -64,7 +80,7 @@ static inline u64 eg_ept_make_table(u64 table_hpa)
 }
 
 /*
- * A leaf at level 1 (4 KiB) or 2 (2 MiB, @hpa 2 MiB aligned), write-back,
+ * A leaf at PG_LEVEL_4K or PG_LEVEL_2M (@hpa 2 MiB aligned), write-back,
  * guest PAT ignored, A and D preset (so a CPU with A/D enabled never has
  * to write them; eptgate's EPTPs leave A/D off anyway).
  */
@@ -74,7 +90,7 @@ static inline u64 eg_ept_make_leaf(u64 hpa, u32 access, int level, u64 sw)
 		(EG_MT_WB << EG_EPT_MT_SHIFT) | EG_EPT_IPAT | EG_EPT_A |
 		EG_EPT_D | sw;
 
-	if (level == 2)
+	if (level == PG_LEVEL_2M)
 		e |= EG_EPT_LEAF_LARGE;
 	return e;
 }
@@ -86,7 +102,7 @@ static inline bool eg_ept_present(u64 e)
 
 static inline bool eg_ept_is_leaf(u64 e, int level)
 {
-	return level == 1 || (e & EG_EPT_LEAF_LARGE);
+	return level == PG_LEVEL_4K || (e & EG_EPT_LEAF_LARGE);
 }
 
 static inline u64 eg_ept_addr(u64 e)

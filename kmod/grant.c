@@ -16,8 +16,13 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/slab.h>
-#include "eptgate.h"
+#include "arg.h"
+#include "grant.h"
+#include "main.h"
+#include "memslot.h"
 #include "uarg.h"
+#include "view.h"
+#include "vm.h"
 
 static const struct file_operations eg_grant_fops;
 

@@ -26,8 +26,17 @@
  */
 #include <linux/tracepoint.h>
 #include <linux/slab.h>
-#include "eptgate.h"
 #include "compat.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "hook.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "range.h"
+#include "trampoline.h"
+#include "view.h"
+#include "vm.h"
 #include "vmx.h"
 
 /* EPT-violation exit qualification, bits 2:0: the access (R, W, X). */
@@ -142,31 +151,6 @@ static void eg_vm_queue_hook_work(struct eg_vm *vm)
 }
 
 /*
- * Pauses the views of @vm until eg_vm_revalidate() has run for the current
- * memslots: VMFUNC then stays in KVM's view, and a vCPU in a view leaves
- * it at its next exit.  Returns whether a pause began.  mmu_lock held.
- */
-bool eg_vm_suspend(struct eg_vm *vm)
-{
-	struct kvm *kvm = vm->kvm;
-	u64 gen;
-	int idx;
-
-	lockdep_assert_held(&vm->mmu_lock);
-	if (vm->dying)
-		return false;
-	idx = srcu_read_lock(&kvm->srcu);
-	gen = kvm_memslots(kvm)->generation;
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (gen == vm->slots_gen)
-		return false;
-	vm->slots_gen = gen;
-	vm->suspended = true;
-	queue_work(system_wq, &vm->revalidate_work);
-	return true;
-}
-
-/*
  * The binding of @vcpu's VM with its mmu_lock taken, or NULL: not bound,
  * or a nested guest (L2) runs on KVM's vmcs02.  Under rcu_read_lock().
  */
@@ -180,19 +164,6 @@ static struct eg_vm *eg_hook_lock_vm(struct kvm_vcpu *vcpu)
 	if (vm)
 		raw_spin_lock(&vm->mmu_lock);
 	return vm;
-}
-
-/*
- * Turns switching off.  A vCPU out of guest mode keeps the view it would
- * resume in, and nothing kicks it; bumping switch_gen makes that view
- * stale, so that it resumes in KVM's view even after a later ENABLE: a
- * vCPU re-enters a view only through its own VMFUNC.  mmu_lock held.
- */
-void eg_vm_switching_off(struct eg_vm *vm)
-{
-	lockdep_assert_held(&vm->mmu_lock);
-	vm->enabled = false;
-	vm->switch_gen++;
 }
 
 /*
@@ -350,12 +321,12 @@ static enum eg_fill eg_sink_fill(struct eg_view *view,
 
 	if (qual & ~(u64)r->access)
 		return EG_FILL_DENIED;
-	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, NULL);
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, PG_LEVEL_4K, NULL);
 	if (!sptep)
 		return EG_FILL_DENIED;
 	if (!eg_ept_present(*sptep))
 		WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(view->sink),
-						    r->access, 1, 0));
+						    r->access, PG_LEVEL_4K, 0));
 	return EG_FILL_DONE;
 }
 
@@ -405,7 +376,7 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	if (vm->mmu_invalidate_in_progress)
 		return EG_FILL_RETRY;
 	/* SET_ACCESS built the tables: the walk allocates nothing. */
-	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, 1, NULL);
+	sptep = eg_ept_walk(view->root, gpa & PAGE_MASK, PG_LEVEL_4K, NULL);
 	if (!sptep)
 		return EG_FILL_DENIED;
 	if (eg_ept_present(*sptep))
@@ -424,8 +395,8 @@ static enum eg_fill eg_lazy_fill(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 			return EG_FILL_RETRY;
 		access &= ~EG_EPT_W;
 	}
-	WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(page), access, 1,
-					    EG_EPT_SW_REF));
+	WRITE_ONCE(*sptep, eg_ept_make_leaf(page_to_phys(page), access,
+					    PG_LEVEL_4K, EG_EPT_SW_REF));
 	atomic64_inc(&eg_counters.pages_ref);
 	return EG_FILL_DONE;
 }

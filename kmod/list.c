@@ -17,8 +17,16 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
-#include "eptgate.h"
+#include "arg.h"
+#include "grant.h"
+#include "hook.h"
+#include "list.h"
+#include "main.h"
+#include "range.h"
+#include "trampoline.h"
 #include "uarg.h"
+#include "view.h"
+#include "vm.h"
 
 /* The first published sizes of the structures of this file. */
 #define EG_SIZE_VM_LIST_V1	offsetofend(struct eptgate_vm_list, vms)

@@ -4,23 +4,35 @@
  * without a VM exit, on a stock kvm_intel.
  *
  * This file: the capability probe, /dev/eptgate and module init/exit.
- * The layout of the rest: vm.c (bindings), view.c (views, ranges,
- * windows), ept.c (EPT tables), hook.c (kvm_entry/kvm_exit probes and the
- * exit policy), mmu.c (coherence with the host's memory), vmfunc_ud.c
- * (VMFUNC exits answered with #UD), memslot.c (memslot changes),
- * trampoline.c (signed code in a view), list.c (the module-wide listing).
+ * The layout of the rest: binding.c (bindings and their ioctls), vm.c
+ * (the bound VMs' hash, kick), view.c (views, ranges, windows), ept.c
+ * (EPT tables, INVEPT), hook.c (kvm_entry/kvm_exit probes and the exit
+ * policy), mmu.c (coherence with the host's memory), peer.c (the peer
+ * side of windows), vmfunc_ud.c (VMFUNC exits answered with #UD),
+ * memslot.c (memslot changes), trampoline.c (signed code in a view),
+ * grant.c (grants), list.c (the module-wide listing), arg.c (argument
+ * copy-in/out).  Each file calls only files below it: binding.c and
+ * main.c at the top, ept.c, range.c and uarg.c at the bottom.
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
-#include <linux/uaccess.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
-#include "eptgate.h"
+#include <asm/vmx.h>
+#include <linux/eptgate.h>
+#include "arg.h"
+#include "binding.h"
+#include "ept_entry.h"
+#include "hook.h"
+#include "list.h"
+#include "main.h"
+#include "memslot.h"
+#include "trampoline.h"
 #include "uarg.h"
-#include "vmx.h"
+#include "vmfunc_ud.h"
 
-/* Serializes the control plane (eptgate.h lists what it protects). */
+/* Serializes the control plane (vm.h lists what it protects). */
 DEFINE_MUTEX(eg_mutex);
 struct eg_caps eg_caps;
 struct eg_counters eg_counters;
@@ -91,39 +103,6 @@ static int eg_probe_caps(const char **why)
 	eg_caps.caps = c;
 	eg_caps.eptp_mt = (ept & VMX_EPTP_WB_BIT) ? EG_MT_WB : EG_MT_UC;
 	return 0;
-}
-
-/*
- * Copies an argument structure in: checks its size field, zero-extends a
- * short (older) one and rejects a longer one with nonzero unknown bytes.
- * Returns the caller's size or a negative errno.
- */
-int eg_copy_arg_in(void *karg, size_t ksize, u32 min_size,
-		   const void __user *uarg, const char *who)
-{
-	const char *why = NULL;
-	u32 usize;
-	int r;
-
-	if (get_user(usize, (const u32 __user *)uarg))
-		return -EFAULT;
-	r = eg_check_size(usize, min_size, &why);
-	if (r) {
-		pr_info_ratelimited(EG_NAME ": %s: %s (%d)\n", who, why, r);
-		return r;
-	}
-	r = copy_struct_from_user(karg, ksize, uarg, usize);
-	if (r == -E2BIG)
-		pr_info_ratelimited(EG_NAME ": %s: unknown nonzero fields past the known size (%d)\n",
-				    who, r);
-	return r ? r : (int)usize;
-}
-
-int eg_copy_arg_out(void __user *uarg, const void *karg, size_t ksize,
-		    u32 usize)
-{
-	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
-	       -EFAULT : 0;
 }
 
 static long eg_get_info(void __user *uarg)

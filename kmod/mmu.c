@@ -11,7 +11,10 @@
  * (peer.c).  Callbacks take mmu_lock and win_lock, never eg_mutex:
  * mmu_notifier_unregister() is called under eg_mutex and waits for them.
  */
-#include "eptgate.h"
+#include "mmu.h"
+#include "peer.h"
+#include "view.h"
+#include "vm.h"
 
 /* Zaps the views' own-RAM leaves for the host range [start, end). */
 static void eg_mmu_zap_hva(struct eg_vm *vm, unsigned long start,

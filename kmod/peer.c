@@ -30,8 +30,14 @@
  * holding the whole window, so the owner falls back then.
  */
 #include <linux/sched.h>
-#include "eptgate.h"
 #include "compat.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "view.h"
+#include "vm.h"
 
 /*
  * Whether an invalidation of @peer began or ended since @seq was read.
@@ -55,6 +61,19 @@ u64 eg_peer_seq(struct eg_vm *peer, bool *busy)
 	*busy = peer->mmu_invalidate_in_progress;
 	raw_spin_unlock(&peer->mmu_lock);
 	return seq;
+}
+
+/*
+ * Zaps window pages [first, last) of @w in its view, then INVEPT, also
+ * when this call found no leaf: another zap may still be before its own.
+ * The pages stay pinned.
+ */
+void eg_window_zap(struct eg_window *w, unsigned long first,
+		   unsigned long last)
+{
+	eg_view_zap(w->owner, w->view_ptr, w->gpa + first * PAGE_SIZE,
+		    w->gpa + last * PAGE_SIZE, EG_EPT_SW_WINDOW);
+	eg_invept_all(w->view_ptr->eptp);
 }
 
 /*
@@ -236,7 +255,8 @@ enum eg_fill eg_window_fault(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	lockdep_assert_held(&vm->mmu_lock);
 	if (qual & ~(u64)w->access)
 		return EG_FILL_DENIED;
-	sptep = eg_ept_walk(w->view_ptr->root, gpa & PAGE_MASK, 1, NULL);
+	sptep = eg_ept_walk(w->view_ptr->root, gpa & PAGE_MASK, PG_LEVEL_4K,
+			    NULL);
 	if (sptep && eg_ept_present(*sptep))
 		return EG_FILL_DONE;
 	eg_refill_queue(vm, w, (gpa - w->gpa) >> PAGE_SHIFT);
@@ -333,14 +353,15 @@ static void eg_window_refill(struct eg_window *w, unsigned long i)
 
 	raw_spin_lock(&vm->mmu_lock);
 	if (!eg_peer_changed(w->peer, seq)) {
-		sptep = eg_ept_walk(w->view_ptr->root, gpa, 1, &cache);
+		sptep = eg_ept_walk(w->view_ptr->root, gpa, PG_LEVEL_4K,
+				    &cache);
 		if (sptep && !eg_ept_present(*sptep)) {
 			old = w->pages[i];
 			w->pages[i] = page;
 			page = NULL;
 			WRITE_ONCE(*sptep,
 				   eg_ept_make_leaf(page_to_phys(w->pages[i]),
-						    w->access, 1,
+						    w->access, PG_LEVEL_4K,
 						    EG_EPT_SW_WINDOW));
 			w->view_ptr->stats.lazy_fills++;
 		}

@@ -25,8 +25,13 @@
 #include <linux/uaccess.h>
 #include <linux/verification.h>
 #include <linux/vmalloc.h>
-#include "eptgate.h"
-#include "uarg.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "main.h"
+#include "range.h"
+#include "trampoline.h"
+#include "view.h"
+#include "vm.h"
 
 static struct key *eg_keyring;
 static int eg_keyring_serial;
@@ -243,7 +248,7 @@ static int eg_tramp_map(struct eg_vm *vm, struct eg_view *view, u64 gpa,
 	if (r)
 		return r;
 	raw_spin_lock(&vm->mmu_lock);
-	sptep = eg_ept_walk(view->root, gpa, 1, &cache);
+	sptep = eg_ept_walk(view->root, gpa, PG_LEVEL_4K, &cache);
 	if (sptep && !eg_ept_present(*sptep))
 		WRITE_ONCE(*sptep, leaf);
 	else
@@ -262,13 +267,13 @@ static int eg_tramp_map_all(struct eg_vm *vm, struct eg_view *view,
 	for (i = 0; i < t->ncode && !r; i++)
 		r = eg_tramp_map(vm, view, t->code_gpa + i * PAGE_SIZE,
 				 eg_ept_make_leaf(page_to_phys(t->code[i]),
-						  EG_EPT_R | EG_EPT_X, 1,
-						  EG_EPT_SW_TRAMP));
+						  EG_EPT_R | EG_EPT_X,
+						  PG_LEVEL_4K, EG_EPT_SW_TRAMP));
 	for (i = 0; i < ARRAY_SIZE(t->data) && !r; i++)
 		r = eg_tramp_map(vm, view, t->data_gpa + i * PAGE_SIZE,
 				 eg_ept_make_leaf(page_to_phys(t->data[i]),
-						  EG_EPT_R | EG_EPT_W, 1,
-						  EG_EPT_SW_TRAMP));
+						  EG_EPT_R | EG_EPT_W,
+						  PG_LEVEL_4K, EG_EPT_SW_TRAMP));
 	/* Write without read: an EPT misconfiguration, KVM's MMIO path. */
 	if (t->doorbell_gpa && !r)
 		r = eg_tramp_map(vm, view, t->doorbell_gpa,
@@ -278,7 +283,9 @@ static int eg_tramp_map_all(struct eg_vm *vm, struct eg_view *view,
 
 /* The gpa ranges of a trampoline: code, private pages, doorbell. */
 static unsigned int eg_tramp_ranges(const struct eg_trampoline *t,
-				    u64 start[3], u64 len[3], u32 access[3])
+				    u64 start[EG_TRAMP_RANGES],
+				    u64 len[EG_TRAMP_RANGES],
+				    u32 access[EG_TRAMP_RANGES])
 {
 	unsigned int n = 2;
 
@@ -305,8 +312,8 @@ static unsigned int eg_tramp_ranges(const struct eg_trampoline *t,
 static int eg_tramp_reserve(struct eg_vm *vm, struct eg_view *view,
 			    struct eg_trampoline *t)
 {
-	u64 start[3], len[3];
-	u32 access[3];
+	u64 start[EG_TRAMP_RANGES], len[EG_TRAMP_RANGES];
+	u32 access[EG_TRAMP_RANGES];
 	unsigned int n = eg_tramp_ranges(t, start, len, access), i;
 	int r = 0;
 
@@ -324,12 +331,25 @@ static int eg_tramp_reserve(struct eg_vm *vm, struct eg_view *view,
 
 static void eg_tramp_unreserve(struct eg_view *view, struct eg_trampoline *t)
 {
-	u64 start[3], len[3];
-	u32 access[3];
+	u64 start[EG_TRAMP_RANGES], len[EG_TRAMP_RANGES];
+	u32 access[EG_TRAMP_RANGES];
 	unsigned int n = eg_tramp_ranges(t, start, len, access), i;
 
 	for (i = 0; i < n; i++)
 		eg_range_remove(&view->ranges, start[i], len[i]);
+}
+
+/* Zaps a trampoline's leaves (installation failed half way). */
+void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
+		       struct eg_trampoline *t)
+{
+	eg_view_zap(vm, view, t->code_gpa,
+		    t->code_gpa + (u64)t->ncode * PAGE_SIZE, EG_EPT_SW_TRAMP);
+	eg_view_zap(vm, view, t->data_gpa,
+		    t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN, EG_EPT_SW_TRAMP);
+	if (t->doorbell_gpa)
+		eg_view_zap(vm, view, t->doorbell_gpa,
+			    t->doorbell_gpa + PAGE_SIZE, EG_EPT_SW_TRAMP);
 }
 
 int eg_trampoline_install(struct eg_vm *vm, const struct eptgate_trampoline *a)

@@ -9,9 +9,18 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include "eptgate.h"
 #include "compat.h"
-#include "uarg.h"
+#include "ept.h"
+#include "ept_entry.h"
+#include "grant.h"
+#include "hook.h"
+#include "main.h"
+#include "memslot.h"
+#include "peer.h"
+#include "range.h"
+#include "trampoline.h"
+#include "view.h"
+#include "vm.h"
 
 /* EPTP-list entry @id as every vCPU should see it; mmu_lock held. */
 static u64 eg_list_entry(struct eg_vm *vm, u32 id)
@@ -44,9 +53,12 @@ static void eg_view_publish(struct eg_vm *vm, u32 id)
 		WRITE_ONCE(vs->eptp_list[id], eg_list_entry(vm, id));
 }
 
-int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
+/*
+ * The id CREATE_VIEW gets: @arg->view, or the first free one if it is 0.
+ * -ENOSPC or -EEXIST otherwise.
+ */
+int eg_view_pick_id(struct eg_vm *vm, struct eptgate_view *arg)
 {
-	struct eg_view *view;
 	u32 id = arg->view;
 
 	lockdep_assert_held(&eg_mutex);
@@ -58,10 +70,18 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	} else if (eg_vm_view(vm, id)) {
 		return eg_reject(-EEXIST, "view exists");
 	}
-	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
-	if (eg_vm_logs_dirty(vm))
-		return eg_reject(-EBUSY, "dirty logging is on (migration)");
+	arg->view = id;
+	return 0;
+}
 
+/* Creates view @arg->view, a free id from eg_view_pick_id(). */
+int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
+{
+	struct eg_view *view;
+	u32 id = arg->view;
+
+	lockdep_assert_held(&eg_mutex);
+	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
 	if (!view)
 		return -ENOMEM;
@@ -90,31 +110,6 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 
 static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
 				u64 gpa, u64 len);
-
-/*
- * Zaps [start, end) of a view, INVEPTs and releases the zapped pages, in
- * batches so that mmu_lock is never held across the INVEPT IPI.
- */
-static void eg_view_zap(struct eg_vm *vm, struct eg_view *view, u64 start,
-			u64 end, u64 only)
-{
-	struct eg_zap_batch b = { .nr = 0 };
-	bool done;
-
-	do {
-		u64 next, zapped = 0;
-
-		raw_spin_lock(&vm->mmu_lock);
-		done = eg_ept_zap(view->root, start, end, only, &b, &next,
-				  &zapped);
-		view->stats.zaps += zapped;
-		raw_spin_unlock(&vm->mmu_lock);
-		if (zapped)
-			eg_invept_all(view->eptp);
-		eg_zap_batch_release(&b);
-		start = next;
-	} while (!done);
-}
 
 /*
  * Zaps own-RAM leaves of every view in [gfn_start, gfn_end).  Called by
@@ -155,32 +150,6 @@ static bool eg_view_unused(struct eg_vm *vm, struct eg_view *view)
 	unused = !view->users;
 	raw_spin_unlock(&vm->mmu_lock);
 	return unused;
-}
-
-/* Zaps a trampoline's leaves (installation failed half way). */
-void eg_view_zap_tramp(struct eg_vm *vm, struct eg_view *view,
-		       struct eg_trampoline *t)
-{
-	eg_view_zap(vm, view, t->code_gpa,
-		    t->code_gpa + (u64)t->ncode * PAGE_SIZE, EG_EPT_SW_TRAMP);
-	eg_view_zap(vm, view, t->data_gpa,
-		    t->data_gpa + EPTGATE_TRAMPOLINE_DATA_LEN, EG_EPT_SW_TRAMP);
-	if (t->doorbell_gpa)
-		eg_view_zap(vm, view, t->doorbell_gpa,
-			    t->doorbell_gpa + PAGE_SIZE, EG_EPT_SW_TRAMP);
-}
-
-/*
- * Zaps window pages [first, last) of @w in its view, then INVEPT, also
- * when this call found no leaf: another zap may still be before its own.
- * The pages stay pinned.
- */
-void eg_window_zap(struct eg_window *w, unsigned long first,
-		   unsigned long last)
-{
-	eg_view_zap(w->owner, w->view_ptr, w->gpa + first * PAGE_SIZE,
-		    w->gpa + last * PAGE_SIZE, EG_EPT_SW_WINDOW);
-	eg_invept_all(w->view_ptr->eptp);
 }
 
 /* After its leaves are zapped and INVEPT'd; eg_mutex. */
@@ -295,38 +264,6 @@ void eg_view_destroy_all(struct eg_vm *vm)
 }
 
 /*
- * The memslot holding [gfn, gfn + npages) of @kvm entirely, or NULL;
- * under kvm->srcu.
- */
-struct kvm_memory_slot *eg_slot_covering(struct kvm *kvm, u64 gfn, u64 npages)
-{
-	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
-
-	if (!slot || gfn + npages > slot->base_gfn + slot->npages)
-		return NULL;
-	return slot;
-}
-
-/* Whether [gpa, gpa + len) lies inside @kvm's memslots (any number). */
-bool eg_in_memslots(struct kvm *kvm, u64 gpa, u64 len)
-{
-	u64 gfn = gpa >> PAGE_SHIFT, end = (gpa + len) >> PAGE_SHIFT;
-	bool ok = true;
-	int idx;
-
-	idx = srcu_read_lock(&kvm->srcu);
-	while (ok && gfn < end) {
-		struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
-
-		ok = !!slot;
-		if (ok)
-			gfn = slot->base_gfn + slot->npages;
-	}
-	srcu_read_unlock(&kvm->srcu, idx);
-	return ok;
-}
-
-/*
  * Builds the page tables of a RAM range, down to the 4 KiB page tables
  * (one per 2 MiB), so that lazy fill, which runs in the hook under
  * mmu_lock with interrupts off, only writes leaves and never allocates.
@@ -346,7 +283,7 @@ static int eg_view_build_tables(struct eg_vm *vm, struct eg_view *view,
 		if (r)
 			break;
 		raw_spin_lock(&vm->mmu_lock);
-		sptep = eg_ept_walk(view->root, addr, 1, &cache);
+		sptep = eg_ept_walk(view->root, addr, PG_LEVEL_4K, &cache);
 		raw_spin_unlock(&vm->mmu_lock);
 		if (!sptep) {
 			r = eg_reject(-EEXIST, "range collides with a 2 MiB mapping");
@@ -442,13 +379,14 @@ static int eg_window_pin(struct eg_window *w)
 /* Whether pages[i..i+512) are one physically contiguous, aligned 2 MiB. */
 static bool eg_window_huge_at(struct eg_window *w, unsigned long i)
 {
+	const unsigned long n = KVM_PAGES_PER_HPAGE(PG_LEVEL_2M);
 	unsigned long pfn = page_to_pfn(w->pages[i]), j;
 
 	if (!(eg_caps.caps & EPTGATE_CAP_EPT_2M) ||
 	    ((w->gpa + i * PAGE_SIZE) & (EG_HPAGE_SIZE - 1)) ||
-	    (pfn & (EG_EPT_ENTRIES - 1)) || i + EG_EPT_ENTRIES > w->npages)
+	    (pfn & (n - 1)) || i + n > w->npages)
 		return false;
-	for (j = 1; j < EG_EPT_ENTRIES; j++)
+	for (j = 1; j < n; j++)
 		if (page_to_pfn(w->pages[i + j]) != pfn + j)
 			return false;
 	return true;
@@ -468,7 +406,7 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 
 	while (i < w->npages) {
 		u64 gpa = w->gpa + i * PAGE_SIZE;
-		int level = eg_window_huge_at(w, i) ? 2 : 1;
+		int level = eg_window_huge_at(w, i) ? PG_LEVEL_2M : PG_LEVEL_4K;
 		u64 *sptep;
 
 		r = eg_ept_cache_topup(&cache, GFP_KERNEL_ACCOUNT);
@@ -476,8 +414,8 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 			break;
 		raw_spin_lock(&vm->mmu_lock);
 		sptep = eg_ept_walk(view->root, gpa, level, &cache);
-		if (level == 2 && sptep && eg_ept_present(*sptep)) {
-			level = 1;
+		if (level == PG_LEVEL_2M && sptep && eg_ept_present(*sptep)) {
+			level = PG_LEVEL_4K;
 			sptep = eg_ept_walk(view->root, gpa, level, &cache);
 		}
 		if (sptep && !eg_ept_present(*sptep))
@@ -492,51 +430,50 @@ static int eg_window_populate(struct eg_vm *vm, struct eg_view *view,
 			r = eg_reject(-EEXIST, "window collides with a mapping");
 			break;
 		}
-		i += level == 2 ? EG_EPT_ENTRIES : 1;
+		i += KVM_PAGES_PER_HPAGE(level);
 	}
 	eg_ept_cache_free(&cache);
 	return r;
 }
 
-/*
- * The VM a window maps, from peer_fd: a grant that allows the range and
- * the access (*@grant set), or with EPTGATE_WINDOW_PEER_BINDING a binding
- * (*@grant NULL).  An ERR_PTR, with the reason logged, otherwise.
- */
-static struct eg_vm *eg_window_peer(const struct eptgate_window *arg,
-				    struct eg_grant **grant)
-{
-	struct eg_vm *peer;
-	const char *why;
-	int r;
-
-	*grant = NULL;
-	if (arg->flags & EPTGATE_WINDOW_PEER_BINDING) {
-		peer = eg_vm_from_fd(arg->peer_fd);
-		if (IS_ERR(peer))
-			eg_reject((int)PTR_ERR(peer), "peer_fd is not a binding fd");
-		return peer;
-	}
-	*grant = eg_grant_from_fd(arg->peer_fd);
-	if (IS_ERR(*grant))
-		return ERR_PTR(eg_reject((int)PTR_ERR(*grant),
-					 "peer_fd is not a grant fd"));
-	if (!(*grant)->vm)
-		return ERR_PTR(eg_reject(-EKEYREVOKED, "the grant is revoked"));
-	r = eg_grant_allows((*grant)->r, (*grant)->nr, arg->peer_gpa, arg->len,
-			    arg->access, &why);
-	if (r)
-		return ERR_PTR(eg_reject(r, why));
-	return (*grant)->vm;
-}
-
-int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
+/* MAP_WINDOW with EPTGATE_WINDOW_UNMAP: a window, or what a revoked one left. */
+int eg_view_unmap_window(struct eg_vm *vm, const struct eptgate_window *arg)
 {
 	struct eg_view *view = eg_vm_view(vm, arg->view);
 	const struct eg_range *rg;
-	struct eg_grant *grant;
 	struct eg_window *w;
-	struct eg_vm *peer;
+
+	lockdep_assert_held(&eg_mutex);
+	if (!view)
+		return eg_reject(-ENOENT, "no such view");
+	raw_spin_lock(&vm->mmu_lock);
+	rg = eg_range_find(&view->ranges, arg->gpa);
+	if (rg && rg->start == arg->gpa &&
+	    rg->end == arg->gpa + arg->len && rg->kind == EG_RANGE_SINK) {
+		/* what a revoked window left: its addresses go now */
+		eg_range_remove(&view->ranges, arg->gpa, arg->len);
+		raw_spin_unlock(&vm->mmu_lock);
+		eg_view_zap(vm, view, arg->gpa, arg->gpa + arg->len, 0);
+		return 0;
+	}
+	w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
+	    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
+	raw_spin_unlock(&vm->mmu_lock);
+	if (!w)
+		return eg_reject(-ENOENT, "no window at gpa with this length");
+	eg_window_unmap(w);
+	return 0;
+}
+
+/*
+ * MAP_WINDOW: maps @peer's range into the view, made from @grant (NULL:
+ * from the peer's binding fd); binding.c found both from peer_fd.
+ */
+int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg,
+		       struct eg_vm *peer, struct eg_grant *grant)
+{
+	struct eg_view *view = eg_vm_view(vm, arg->view);
+	struct eg_window *w;
 	bool busy;
 	u64 seq;
 	int r;
@@ -544,28 +481,6 @@ int eg_view_map_window(struct eg_vm *vm, const struct eptgate_window *arg)
 	lockdep_assert_held(&eg_mutex);
 	if (!view)
 		return eg_reject(-ENOENT, "no such view");
-	if (arg->flags & EPTGATE_WINDOW_UNMAP) {
-		raw_spin_lock(&vm->mmu_lock);
-		rg = eg_range_find(&view->ranges, arg->gpa);
-		if (rg && rg->start == arg->gpa &&
-		    rg->end == arg->gpa + arg->len && rg->kind == EG_RANGE_SINK) {
-			/* what a revoked window left: its addresses go now */
-			eg_range_remove(&view->ranges, arg->gpa, arg->len);
-			raw_spin_unlock(&vm->mmu_lock);
-			eg_view_zap(vm, view, arg->gpa, arg->gpa + arg->len, 0);
-			return 0;
-		}
-		w = rg && rg->kind == EG_RANGE_WINDOW && rg->start == arg->gpa &&
-		    rg->end == arg->gpa + arg->len ? rg->owner : NULL;
-		raw_spin_unlock(&vm->mmu_lock);
-		if (!w)
-			return eg_reject(-ENOENT, "no window at gpa with this length");
-		eg_window_unmap(w);
-		return 0;
-	}
-	peer = eg_window_peer(arg, &grant);
-	if (IS_ERR(peer))
-		return PTR_ERR(peer);
 	if (peer == vm)
 		return eg_reject(-EINVAL, "a window maps another VM, not the VM itself");
 
@@ -622,67 +537,4 @@ void eg_view_unmap_peer_windows(struct eg_vm *peer)
 	lockdep_assert_held(&eg_mutex);
 	list_for_each_entry_safe(w, tmp, &peer->peer_windows, peer_node)
 		eg_window_revoke(w);
-}
-
-/* Whether a memslot of the VM logs dirty pages (migration). */
-bool eg_vm_logs_dirty(struct eg_vm *vm)
-{
-	struct kvm_memory_slot *slot;
-	bool dirty = false;
-	int idx, bkt;
-
-	idx = srcu_read_lock(&vm->kvm->srcu);
-	kvm_for_each_memslot(slot, bkt, kvm_memslots(vm->kvm))
-		dirty |= !!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
-	srcu_read_unlock(&vm->kvm->srcu, idx);
-	return dirty;
-}
-
-/*
- * Memslots changed, and memslot.c or the hook paused the views: drop every
- * own-RAM leaf, which lazy fill rebuilds from the new memslots, or, if a
- * memslot now logs dirty pages (migration), turn switching off and tear
- * the views down so that no write escapes the dirty log.
- */
-void eg_vm_revalidate(struct work_struct *work)
-{
-	struct eg_vm *vm = container_of(work, struct eg_vm, revalidate_work);
-	struct eg_vcpu *vs;
-	unsigned long i;
-	bool dirty;
-	u64 gen;
-	int idx;
-
-	mutex_lock(&eg_mutex);
-	if (READ_ONCE(vm->dying))
-		goto out;
-	idx = srcu_read_lock(&vm->kvm->srcu);
-	gen = kvm_memslots(vm->kvm)->generation;
-	srcu_read_unlock(&vm->kvm->srcu, idx);
-	dirty = eg_vm_logs_dirty(vm);
-
-	if (dirty && !vm->dirty_logging) {
-		pr_info(EG_NAME ": VM of pid %d: dirty logging started: switching off, views torn down\n",
-			vm->kvm->userspace_pid);
-		raw_spin_lock(&vm->mmu_lock);
-		vm->dirty_logging = true;
-		eg_vm_switching_off(vm);
-		raw_spin_unlock(&vm->mmu_lock);
-		eg_vm_kick_all(vm);
-		eg_view_destroy_all(vm);
-	} else {
-		vm->dirty_logging = dirty;
-		eg_zap_range_all_views(vm, 0, EG_GPA_LIMIT >> PAGE_SHIFT);
-	}
-	/* Windows onto this VM lost their leaves in the memslot kprobe. */
-	eg_peer_windows_unpin(vm);
-	raw_spin_lock(&vm->mmu_lock);
-	/* A newer change seen by the hook has queued this work again. */
-	if (vm->slots_gen == gen)
-		vm->suspended = false;
-	xa_for_each(&vm->vcpus, i, vs)
-		eg_view_fill_list(vm, vs->eptp_list);
-	raw_spin_unlock(&vm->mmu_lock);
-out:
-	mutex_unlock(&eg_mutex);
 }

@@ -1,26 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Bindings: one struct eg_vm per bound KVM VM, reached by userspace
- * through a binding fd and by the hook through eg_vm_hash.  Lifetime and
- * teardown order are described in eptgate.h.
+ * The bound VMs: the hash the probes find a struct eg_vm in, and what is
+ * done to all the vCPUs of one (kick, drain, switching off).  The binding
+ * fd, its ioctls and its release are binding.c's.  Lifetime and teardown
+ * order are described in vm.h.
  */
-#include <linux/anon_inodes.h>
 #include <linux/delay.h>
-#include <linux/file.h>
 #include <linux/hashtable.h>
-#include <linux/slab.h>
-#include <linux/smp.h>
-#include <linux/uaccess.h>
-#include "eptgate.h"
-#include "uarg.h"
-#include "vmx.h"
+#include "hook.h"
+#include "main.h"
+#include "vm.h"
 
 /* kvm -> eg_vm; writers hold eg_mutex, the hook reads under RCU. */
-static DEFINE_HASHTABLE(eg_vm_hash, 6);
+static DEFINE_HASHTABLE(eg_vm_hash, EG_VM_HASH_BITS);
 /* Last eg_vm.id handed out; eg_mutex. */
 static u64 eg_vm_seq;
 
-static const struct file_operations eg_vm_fops;
+/* Gives @vm its id and makes it visible to the probes; eg_mutex held. */
+void eg_vm_hash_add(struct eg_vm *vm)
+{
+	lockdep_assert_held(&eg_mutex);
+	vm->id = ++eg_vm_seq;
+	hash_add_rcu(eg_vm_hash, &vm->hnode, (unsigned long)vm->kvm);
+}
+
+/* The probes stop finding @vm after an RCU grace period; eg_mutex held. */
+void eg_vm_hash_del(struct eg_vm *vm)
+{
+	lockdep_assert_held(&eg_mutex);
+	hash_del_rcu(&vm->hnode);
+}
 
 struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm)
 {
@@ -50,42 +59,6 @@ int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data)
 	return 0;
 }
 
-/* The eg_vm of a binding fd; the caller holds eg_mutex. */
-struct eg_vm *eg_vm_from_fd(int fd)
-{
-	struct eg_vm *vm = ERR_PTR(-EBADF);
-	struct file *f;
-
-	lockdep_assert_held(&eg_mutex);
-	f = fget(fd);
-
-	if (!f)
-		return vm;
-	vm = f->f_op == &eg_vm_fops ? f->private_data : ERR_PTR(-EINVAL);
-	fput(f);	/* release needs eg_mutex, which the caller holds */
-	return vm;
-}
-
-static void eg_invept_one(void *info)
-{
-	u64 eptp = *(u64 *)info;
-
-	if (eg_caps.caps & EPTGATE_CAP_INVEPT_SINGLE)
-		eg_invept(VMX_EPT_EXTENT_CONTEXT, eptp);
-	else
-		eg_invept(VMX_EPT_EXTENT_GLOBAL, 0);
-}
-
-/*
- * Invalidates what any CPU caches from a view's EPT.  Translations are
- * tagged with the EPTP, and a vCPU may have run in the view on any CPU.
- * Never called with mmu_lock held (the hook spins on it, interrupts off).
- */
-void eg_invept_all(u64 eptp)
-{
-	on_each_cpu(eg_invept_one, &eptp, 1);
-}
-
 /*
  * Forces every vCPU of the VM out of guest mode and waits until it is
  * out: the exit hook then has disarmed its VMCS.  A KVM_REQ_TLB_FLUSH
@@ -112,9 +85,6 @@ static bool eg_vm_in_view(struct eg_vm *vm, u32 id)
 	return in;
 }
 
-/* Kicks of eg_vm_drain(), about 1 ms apart: 100 ms at most. */
-#define EG_DRAIN_ROUNDS	100
-
 /**
  * eg_vm_drain() - wait until no vCPU is inside view @id (0: any view)
  * @vm: the VM, switching on
@@ -138,395 +108,20 @@ bool eg_vm_drain(struct eg_vm *vm, u32 id)
 		eg_vm_kick_all(vm);
 		if (!eg_vm_in_view(vm, id))
 			return true;
-		usleep_range(500, 1000);
+		usleep_range(EG_DRAIN_US / 2, EG_DRAIN_US);
 	}
 	return false;
 }
 
-static void eg_vm_release_locked(struct eg_vm *vm)
+/*
+ * Turns switching off.  A vCPU out of guest mode keeps the view it would
+ * resume in, and nothing kicks it; bumping switch_gen makes that view
+ * stale, so that it resumes in KVM's view even after a later ENABLE: a
+ * vCPU re-enters a view only through its own VMFUNC.  mmu_lock held.
+ */
+void eg_vm_switching_off(struct eg_vm *vm)
 {
-	eg_vm_revoke_grants(vm);
-	eg_view_unmap_peer_windows(vm);
-
-	eg_vm_kick_all(vm);
-	hash_del_rcu(&vm->hnode);
-	synchronize_rcu();
-
-	mmu_notifier_unregister(&vm->mn, vm->kvm->mm);
-	eg_view_destroy_all(vm);
-	eg_vcpu_free_all(vm);
-	kvm_put_kvm(vm->kvm);
-	put_pid(vm->pid);
-	atomic64_dec(&eg_counters.bindings);
-	kfree(vm);
-}
-
-static int eg_vm_release(struct inode *inode, struct file *filp)
-{
-	struct eg_vm *vm = filp->private_data;
-
-	raw_spin_lock(&vm->mmu_lock);
-	vm->dying = true;
-	eg_vm_switching_off(vm);
-	raw_spin_unlock(&vm->mmu_lock);
-	cancel_work_sync(&vm->revalidate_work);
-	cancel_work_sync(&vm->hook_work);
-	cancel_work_sync(&vm->refill_work);
-
-	mutex_lock(&eg_mutex);
-	eg_vm_release_locked(vm);
-	mutex_unlock(&eg_mutex);
-	return 0;
-}
-
-static const struct file_operations eg_vm_fops = {
-	.owner = THIS_MODULE,
-	.release = eg_vm_release,
-	.unlocked_ioctl = eg_vm_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
-};
-
-static struct kvm *eg_get_kvm_from_fd(int vm_fd)
-{
-	struct kvm *kvm;
-	struct file *f;
-
-	f = fget(vm_fd);
-	if (!f)
-		return ERR_PTR(eg_reject(-EBADF, "vm_fd is not an open file (or is O_PATH)"));
-	if (!file_is_kvm(f)) {
-		fput(f);
-		return ERR_PTR(eg_reject(-EINVAL, "vm_fd is not a KVM VM fd"));
-	}
-	kvm = f->private_data;
-	kvm_get_kvm(kvm);
-	fput(f);
-	return kvm;
-}
-
-int eg_vm_bind(int vm_fd)
-{
-	struct eg_vm *vm;
-	struct kvm *kvm;
-	struct file *file;
-	int fd, r;
-
-	if (!eg_vmfunc_ud_ready())
-		return eg_reject(-ENODEV, "kvm_intel's handle_vmfunc is not probed");
-	kvm = eg_get_kvm_from_fd(vm_fd);
-	if (IS_ERR(kvm))
-		return PTR_ERR(kvm);
-	/*
-	 * As KVM refuses VM ioctls from another mm: a binding is the VM's
-	 * own process's (its MMU notifier, lazy fills and trampoline install
-	 * are about that mm).  Another process gets a grant, not a binding.
-	 */
-	if (kvm->mm != current->mm) {
-		kvm_put_kvm(kvm);
-		return eg_reject(-EPERM, "caller is not the VM's own process");
-	}
-
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
-	if (!vm) {
-		kvm_put_kvm(kvm);
-		return -ENOMEM;
-	}
-	vm->kvm = kvm;
-	raw_spin_lock_init(&vm->mmu_lock);
-	xa_init(&vm->vcpus);
-	INIT_LIST_HEAD(&vm->peer_windows);
-	INIT_LIST_HEAD(&vm->grants);
-	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
-	INIT_WORK(&vm->hook_work, eg_vm_hook_work);
-	INIT_WORK(&vm->refill_work, eg_vm_refill_work);
-	mutex_init(&vm->win_lock);
-	init_waitqueue_head(&vm->view_users_wq);
-	vm->mn.ops = &eg_mmu_notifier_ops;
-
-	mutex_lock(&eg_mutex);
-	rcu_read_lock();
-	r = eg_vm_lookup_rcu(kvm) ? -EEXIST : 0;
-	rcu_read_unlock();
-	if (r) {
-		r = eg_reject(r, "VM is already bound");
-		goto err;
-	}
-	if (!mmget_not_zero(kvm->mm)) {
-		r = eg_reject(-ESRCH, "VM's address space is gone");
-		goto err;
-	}
-	r = mmu_notifier_register(&vm->mn, kvm->mm);
-	mmput(kvm->mm);
-	if (r) {
-		r = eg_reject(r, "cannot register an MMU notifier");
-		goto err;
-	}
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		r = fd;
-		goto err_mn;
-	}
-	file = anon_inode_getfile("eptgate-vm", &eg_vm_fops, vm, O_RDWR);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		r = PTR_ERR(file);
-		goto err_mn;
-	}
-	vm->id = ++eg_vm_seq;
-	vm->pid = get_task_pid(current, PIDTYPE_TGID);
-	hash_add_rcu(eg_vm_hash, &vm->hnode, (unsigned long)kvm);
-	atomic64_inc(&eg_counters.bindings);
-	mutex_unlock(&eg_mutex);
-	fd_install(fd, file);
-	return fd;
-
-err_mn:
-	mmu_notifier_unregister(&vm->mn, kvm->mm);
-err:
-	mutex_unlock(&eg_mutex);
-	kvm_put_kvm(kvm);
-	kfree(vm);
-	return r;
-}
-
-static int eg_ioctl_view(struct eg_vm *vm, void __user *uarg, bool create)
-{
-	struct eptgate_view v;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&v, sizeof(v), EG_SIZE_VIEW_V1, uarg,
-			       create ? "CREATE_VIEW" : "DESTROY_VIEW");
-	if (usize < 0)
-		return usize;
-	r = eg_check_view(&v, create, &why);
-	if (r)
-		return eg_reject(r, why);
-	if (!create)
-		return eg_view_destroy(vm, v.view);
-	r = eg_view_create(vm, &v);
-	if (r)
-		return r;
-	return eg_copy_arg_out(uarg, &v, sizeof(v), usize);
-}
-
-static int eg_ioctl_access(struct eg_vm *vm, void __user *uarg)
-{
-	struct eptgate_access a;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&a, sizeof(a), EG_SIZE_ACCESS_V1, uarg,
-			       "SET_ACCESS");
-	if (usize < 0)
-		return usize;
-	r = eg_check_access(&a, eg_caps.caps & EPTGATE_CAP_EPT_X_ONLY, &why);
-	if (r)
-		return eg_reject(r, why);
-	return eg_view_set_access(vm, &a);
-}
-
-static int eg_ioctl_window(struct eg_vm *vm, void __user *uarg)
-{
-	struct eptgate_window w;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&w, sizeof(w), EG_SIZE_WINDOW_V1, uarg,
-			       "MAP_WINDOW");
-	if (usize < 0)
-		return usize;
-	r = eg_check_window(&w, &why);
-	if (r)
-		return eg_reject(r, why);
-	return eg_view_map_window(vm, &w);
-}
-
-static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
-{
-	struct eptgate_switching s;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&s, sizeof(s), EG_SIZE_SWITCHING_V1, uarg,
-			       on ? "ENABLE" : "DISABLE");
-	if (usize < 0)
-		return usize;
-	r = eg_check_flags(s.flags, 0, &why);
-	if (r)
-		return eg_reject(r, why);
-	if (on) {
-		if (eg_vm_logs_dirty(vm))
-			return eg_reject(-EBUSY, "dirty logging is on (migration)");
-		r = eg_vcpu_prepare_all(vm);
-		if (r)
-			return r;
-		eg_vm_slots_baseline(vm);
-	}
-	/* a vCPU inside the trampoline finishes its call first */
-	if (!on && vm->enabled && !eg_vm_drain(vm, 0))
-		pr_warn_ratelimited("eptgate: DISABLE: a vCPU stayed in a view for %u ms; put back in the default view\n",
-				    EG_DRAIN_ROUNDS);
-	raw_spin_lock(&vm->mmu_lock);
-	if (on)
-		vm->enabled = true;
-	else
-		eg_vm_switching_off(vm);
-	raw_spin_unlock(&vm->mmu_lock);
-	if (!on)
-		eg_vm_kick_all(vm);	/* back to the default view now */
-	return 0;
-}
-
-static int eg_ioctl_view_stats(struct eg_vm *vm, void __user *uarg)
-{
-	struct eptgate_view_stats st;
-	struct eg_view *view;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&st, sizeof(st), EG_SIZE_VIEW_STATS_V1, uarg,
-			       "GET_VIEW_STATS");
-	if (usize < 0)
-		return usize;
-	r = eg_check_flags(st.flags, 0, &why);
-	if (!r && st.pad) {
-		why = "nonzero padding";
-		r = -EINVAL;
-	}
-	if (!r)
-		r = eg_check_view_id(st.view, false, &why);
-	if (r)
-		return eg_reject(r, why);
-	raw_spin_lock(&vm->mmu_lock);
-	view = eg_vm_view(vm, st.view);
-	if (view) {
-		st.switches = view->stats.switches;
-		st.exits = view->stats.exits;
-		st.ept_violations = view->stats.ept_violations;
-		st.lazy_fills = view->stats.lazy_fills;
-		st.fallbacks = view->stats.fallbacks;
-		st.zaps = view->stats.zaps;
-		st.event_fallbacks = view->stats.event_fallbacks;
-		st.doorbells = view->stats.doorbells;
-		st.fill_retries = view->stats.fill_retries;
-	}
-	raw_spin_unlock(&vm->mmu_lock);
-	if (!view)
-		return eg_reject(-ENOENT, "no such view");
-	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
-}
-
-static int eg_ioctl_vcpu_stats(struct eg_vm *vm, void __user *uarg)
-{
-	struct eptgate_vcpu_stats st;
-	struct eg_vcpu *vs;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&st, sizeof(st), EG_SIZE_VCPU_STATS_V1, uarg,
-			       "GET_VCPU_STATS");
-	if (usize < 0)
-		return usize;
-	r = eg_check_flags(st.flags, 0, &why);
-	if (r)
-		return eg_reject(r, why);
-	raw_spin_lock(&vm->mmu_lock);
-	vs = xa_load(&vm->vcpus, st.vcpu_idx);
-	if (vs) {
-		st.view = vs->exit_view;
-		st.entries = vs->entries;
-		st.exits = vs->exits;
-		st.exits_alt = vs->exits_alt;
-		st.vmfunc_ud = vs->vmfunc_ud;
-	}
-	raw_spin_unlock(&vm->mmu_lock);
-	if (!vs)
-		return eg_reject(-ENOENT, "vCPU has not entered with switching enabled");
-	return eg_copy_arg_out(uarg, &st, sizeof(st), usize);
-}
-
-static int eg_ioctl_grant(struct eg_vm *vm, void __user *uarg)
-{
-	struct eptgate_grant g;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&g, sizeof(g), EG_SIZE_GRANT_V1, uarg,
-			       "CREATE_GRANT");
-	if (usize < 0)
-		return usize;
-	r = eg_check_grant(&g, &why);
-	if (r)
-		return eg_reject(r, why);
-	return eg_grant_create(vm, &g);
-}
-
-static int eg_ioctl_trampoline(struct eg_vm *vm, void __user *uarg)
-{
-	struct eptgate_trampoline t;
-	const char *why;
-	int usize, r;
-
-	usize = eg_copy_arg_in(&t, sizeof(t), EG_SIZE_TRAMPOLINE_V1, uarg,
-			       "INSTALL_TRAMPOLINE");
-	if (usize < 0)
-		return usize;
-	r = eg_check_trampoline(&t, &why);
-	if (r)
-		return eg_reject(r, why);
-	return eg_trampoline_install(vm, &t);
-}
-
-long eg_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
-{
-	struct eg_vm *vm = filp->private_data;
-	void __user *uarg = (void __user *)arg;
-	long r;
-
-	/*
-	 * A memslot change queued a revalidation: let it finish, so that
-	 * every ioctl sees views that match the memslots (and none while a
-	 * memslot logs dirty pages).
-	 */
-	flush_work(&vm->revalidate_work);
-
-	if (ioctl == EPTGATE_GET_VIEW_STATS)
-		return eg_ioctl_view_stats(vm, uarg);
-	if (ioctl == EPTGATE_GET_VCPU_STATS)
-		return eg_ioctl_vcpu_stats(vm, uarg);
-
-	mutex_lock(&eg_mutex);
-	switch (ioctl) {
-	case EPTGATE_CREATE_VIEW:
-		r = eg_ioctl_view(vm, uarg, true);
-		break;
-	case EPTGATE_DESTROY_VIEW:
-		r = eg_ioctl_view(vm, uarg, false);
-		break;
-	case EPTGATE_SET_ACCESS:
-		r = eg_ioctl_access(vm, uarg);
-		break;
-	case EPTGATE_MAP_WINDOW:
-		r = eg_ioctl_window(vm, uarg);
-		break;
-	case EPTGATE_ENABLE:
-		r = eg_ioctl_switching(vm, uarg, true);
-		break;
-	case EPTGATE_DISABLE:
-		r = eg_ioctl_switching(vm, uarg, false);
-		break;
-	case EPTGATE_INSTALL_TRAMPOLINE:
-		r = eg_ioctl_trampoline(vm, uarg);
-		break;
-	case EPTGATE_CREATE_GRANT:
-		r = eg_ioctl_grant(vm, uarg);
-		break;
-	default:
-		r = -ENOTTY;
-	}
-	mutex_unlock(&eg_mutex);
-	return r;
+	lockdep_assert_held(&vm->mmu_lock);
+	vm->enabled = false;
+	vm->switch_gen++;
 }

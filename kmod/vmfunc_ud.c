@@ -13,10 +13,12 @@
  * (L2 of an L1 hypervisor) goes to KVM untouched.
  */
 #include <linux/kprobes.h>
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <asm/ibt.h>
 #include <asm/traps.h>
-#include "eptgate.h"
+#include "main.h"
+#include "vmfunc_ud.h"
 
 /* A function body that only returns: where the probe sends the CPU. */
 void eg_vmfunc_ret(void);
