@@ -13,6 +13,7 @@
 #include <linux/ethtool.h>
 #include <linux/firmware.h>
 #include <linux/if_arp.h>
+#include <linux/interrupt.h>
 #include <linux/kdebug.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
@@ -31,7 +32,8 @@
 
 #define EG_DRV_NAME	"eptgate_net"
 #define EG_LINK_POLL	(HZ / 10)	/* status page poll */
-#define EG_RETRY	1		/* jiffies between back-pressure retries */
+#define EG_RETRY	1		/* jiffies: a busy trampoline, or no MSI */
+#define EG_SPACE_WAIT	HZ		/* back-pressure without a space interrupt */
 
 static char *firmware = "eptgate/tramp.signed";
 module_param(firmware, charp, 0444);
@@ -72,6 +74,7 @@ struct eg_counters {
 	u64 fallback_errors;	/* dev_queue_xmit() on the lower said no */
 	u64 drop_no_lower;	/* no fast path and no lower device */
 	u64 drop_no_peer;	/* unicast with no peer MAC known yet */
+	u64 space_irqs;		/* the receiver posted buffers (MSI 0) */
 };
 
 static const char eg_counter_names[][ETH_GSTRING_LEN] = {
@@ -82,7 +85,7 @@ static const char eg_counter_names[][ETH_GSTRING_LEN] = {
 	"drop_runt", "drop_oversize", "vmfunc_ud", "link_up", "link_down",
 	"fallback_packets", "fallback_bytes", "fallback_no_link",
 	"fallback_multicast", "fallback_errors", "drop_no_lower",
-	"drop_no_peer",
+	"drop_no_peer", "space_irqs",
 };
 
 static_assert(ARRAY_SIZE(eg_counter_names) * sizeof(u64) ==
@@ -96,6 +99,7 @@ static const char eg_tx_stat_names[][ETH_GSTRING_LEN] = {
 	"tramp_err_head", "tramp_err_next", "tramp_err_loop",
 	"tramp_err_indirect", "tramp_err_not_write", "tramp_err_zero_len",
 	"tramp_err_bounds", "tramp_err_ring_overlap", "tramp_chains_dropped",
+	"tramp_notify_asks",
 };
 
 static_assert(ARRAY_SIZE(eg_tx_stat_names) * sizeof(u64) ==
@@ -147,6 +151,7 @@ struct eg_net {
 	struct eg_tx_stats tx;		/* the mailbox's, after the last call */
 
 	struct timer_list retry;
+	int irq;			/* the space interrupt, or -1: none */
 	struct delayed_work link_work;
 	bool stopping;
 	bool fast_up;			/* link_work's last view of the link */
@@ -233,6 +238,17 @@ static void eg_count_result(struct eg_net *en, long r)
 	}
 }
 
+/* Frames wait in their slots: the queue stops until a flush sends them. */
+static void eg_hold(struct eg_net *en, unsigned long delay)
+{
+	lockdep_assert_held(&en->lock);
+	if (!netif_queue_stopped(en->ndev)) {
+		netif_stop_queue(en->ndev);
+		en->c.queue_stops++;
+	}
+	mod_timer(&en->retry, jiffies + delay);
+}
+
 /*
  * Send the pending slots as one batch.  Called with en->lock held (so
  * with interrupts off, as the trampoline requires).  Returns true if
@@ -265,7 +281,8 @@ static bool eg_flush(struct eg_net *en)
 
 	if (r == EG_TR_E_BUSY) {
 		eg_count_result(en, r);
-		goto retry;
+		eg_hold(en, EG_RETRY);
+		return true;
 	}
 	if (r < 0 || r > n) {
 		eg_count_result(en, r);
@@ -298,13 +315,29 @@ static bool eg_flush(struct eg_net *en)
 	if (!en->pending)
 		return false;
 	en->c.backpressure++;
-retry:
-	if (!netif_queue_stopped(en->ndev)) {
-		netif_stop_queue(en->ndev);
-		en->c.queue_stops++;
-	}
-	mod_timer(&en->retry, jiffies + EG_RETRY);
+	/*
+	 * The receiver's ring is full.  The trampoline has asked its driver
+	 * to notify when it posts again (avail_event); that kick reaches us
+	 * as the space interrupt, which flushes.  The timer only backs it up
+	 * (a lost interrupt, a device without MSI).
+	 */
+	eg_hold(en, en->irq >= 0 ? EG_SPACE_WAIT : EG_RETRY);
 	return true;
+}
+
+/* The space interrupt: the receiver posted buffers; send what waits. */
+static irqreturn_t eg_space_irq(int irq, void *data)
+{
+	struct eg_net *en = data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&en->lock, flags);
+	en->c.space_irqs++;
+	if (en->pending && !eg_flush(en) && netif_running(en->ndev) &&
+	    netif_queue_stopped(en->ndev) && !en->stopping)
+		netif_wake_queue(en->ndev);
+	spin_unlock_irqrestore(&en->lock, flags);
+	return IRQ_HANDLED;
 }
 
 static void eg_retry_timer(struct timer_list *t)
@@ -812,6 +845,15 @@ static int eg_netdev_event(struct notifier_block *nb, unsigned long event,
 	return NOTIFY_DONE;
 }
 
+static void eg_free_irq(struct eg_net *en)
+{
+	if (en->irq < 0)
+		return;
+	free_irq(en->irq, en);
+	pci_free_irq_vectors(en->pdev);
+	en->irq = -1;
+}
+
 static void eg_free(struct eg_net *en)
 {
 	if (en->t)
@@ -869,6 +911,19 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = eg_install(en);
 	if (ret)
 		goto err_release;
+	/* MSI is a memory write of the device's: bus mastering */
+	pci_set_master(pdev);
+	en->irq = -1;
+	if (pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI) == 1) {
+		ret = request_irq(pci_irq_vector(pdev, 0), eg_space_irq, 0,
+				  EG_DRV_NAME, en);
+		if (!ret)
+			en->irq = pci_irq_vector(pdev, 0);
+		else
+			pci_free_irq_vectors(pdev);
+	}
+	if (en->irq < 0)
+		dev_warn(&pdev->dev, "no MSI: back-pressure is retried every jiffy\n");
 
 	strscpy(ndev->name, "eg%d", sizeof(ndev->name));
 	ndev->netdev_ops = &eg_netdev_ops;
@@ -916,6 +971,7 @@ err_unregister:
 err_die:
 	unregister_die_notifier(&en->die_nb);
 err_stop:
+	eg_free_irq(en);
 	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);
 err_release:
 	eg_free(en);
@@ -937,6 +993,7 @@ static void eg_remove(struct pci_dev *pdev)
 	/* replays NETDEV_UNREGISTER: the lower device's reference goes */
 	unregister_netdevice_notifier(&en->netdev_nb);
 	cancel_delayed_work_sync(&en->link_work);
+	eg_free_irq(en);
 	del_timer_sync(&en->retry);
 	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);
 	unregister_die_notifier(&en->die_nb);

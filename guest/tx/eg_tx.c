@@ -683,6 +683,28 @@ static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 	}
 }
 
+/*
+ * Back-pressure: have the driver notify the device when it posts again.
+ * With VIRTIO_F_EVENT_IDX, avail_event (after the used elements) = the
+ * avail index the burst last read, so the driver's next post past it
+ * notifies (2.7.10); without it the driver notifies on every post, eg_tx
+ * never setting VIRTQ_USED_F_NO_NOTIFY.  A post between that read and the
+ * store may not have seen it: avail->idx is read again after a full
+ * barrier (the driver has one between its avail->idx store and its
+ * avail_event load).  Returns whether entries came meanwhile.
+ */
+static int want_notify(struct eg_txq *q, struct burst *b,
+		       struct eg_tx_stats *st)
+{
+	if (!q->event_idx)
+		return 0;
+	vq_st16((eg_le16 *)&q->used->ring[q->qsize], b->end);
+	st->notify_asks++;
+	eg_mb();	/* avail_event before the avail->idx load */
+	b->fresh = 0;
+	return read_avail_idx(q, b, st);
+}
+
 /* The used elements n packets will take, and used->idx. */
 static void prefetch_used(const struct eg_txq *q, unsigned int n)
 {
@@ -698,7 +720,8 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 {
 	uint16_t old = q->used_idx;
 	struct burst b;
-	unsigned int i, j;
+	unsigned int i = 0, j;
+	int asked = 0;
 
 	st->bursts++;
 	if (n > EG_TX_BURST_MAX)
@@ -711,11 +734,18 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 		read_avail_idx(q, &b, st);
 	prepare_bufs(q, b.end, n);
 	prefetch_used(q, n);
-	for (i = 0; i < n; i++) {
+again:
+	for (; i < n; i++) {
 		if (tx_fast(q, &b, &pkts[i], st))
 			continue;
 		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
 			break;
+	}
+	/* the ring ran out: ask for a notification, once, and look again */
+	if (i < n && !asked) {
+		asked = 1;
+		if (want_notify(q, &b, st))
+			goto again;
 	}
 	if (i < n)
 		st->backpressure++;
