@@ -245,14 +245,16 @@ struct burst {
 	uint16_t start;		/* last_avail_idx when the burst began */
 	uint16_t end;		/* entries [.., end) are known to be posted */
 	uint8_t fresh;		/* avail->idx was read in this burst */
+	uint8_t bad_idx;	/* ... and was insane (counted once) */
 	uint32_t budget;	/* descriptors that may still be walked */
 };
 
 /*
  * Read avail->idx (at most once per burst).  A sane driver's index is at
  * most qsize ahead of the burst's start and not behind what the burst has
- * consumed; anything else is counted and ignored, and the burst keeps the
- * entries it already knew of.  Returns whether b->end moved.
+ * consumed; anything else is counted (once a burst) and ignored, and the
+ * burst keeps the entries it already knew of.  Returns whether b->end
+ * moved.
  */
 static int read_avail_idx(struct eg_txq *q, struct burst *b,
 			  struct eg_tx_stats *st)
@@ -267,7 +269,8 @@ static int read_avail_idx(struct eg_txq *q, struct burst *b,
 	ahead = (uint16_t)(end - b->start);
 	done = (uint16_t)(q->last_avail_idx - b->start);
 	if (ahead > q->qsize || ahead < done) {
-		st->err_avail_idx++;
+		st->err_avail_idx += !b->bad_idx;
+		b->bad_idx = 1;
 		return 0;
 	}
 	q->avail_end = end;
@@ -730,6 +733,7 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	b.start = q->last_avail_idx;
 	b.end = q->avail_end;
 	b.fresh = 0;
+	b.bad_idx = 0;
 	if ((uint16_t)(b.end - b.start) < n)
 		read_avail_idx(q, &b, st);
 	prepare_bufs(q, b.end, n);
