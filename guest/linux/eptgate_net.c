@@ -43,6 +43,10 @@ static char *lower = "";
 module_param(lower, charp, 0444);
 MODULE_PARM_DESC(lower, "interface for what the fast path does not carry (broadcast, multicast, everything while it is down), e.g. eth0; empty: dropped and counted");
 
+static bool space_irq = true;
+module_param(space_irq, bool, 0444);
+MODULE_PARM_DESC(space_irq, "wake a queue stopped by back-pressure on the receiver's kick (the device's MSI 0); off: retried every jiffy");
+
 /* Driver counters: the first part of `ethtool -S`. */
 struct eg_counters {
 	u64 tx_packets;		/* delivered (EG_TX_OK) */
@@ -75,6 +79,8 @@ struct eg_counters {
 	u64 drop_no_lower;	/* no fast path and no lower device */
 	u64 drop_no_peer;	/* unicast with no peer MAC known yet */
 	u64 space_irqs;		/* the receiver posted buffers (MSI 0) */
+	u64 space_wakes;	/* ... and the queue went on after it */
+	u64 retry_wakes;	/* the queue went on after a retry timer */
 };
 
 static const char eg_counter_names[][ETH_GSTRING_LEN] = {
@@ -85,7 +91,7 @@ static const char eg_counter_names[][ETH_GSTRING_LEN] = {
 	"drop_runt", "drop_oversize", "vmfunc_ud", "link_up", "link_down",
 	"fallback_packets", "fallback_bytes", "fallback_no_link",
 	"fallback_multicast", "fallback_errors", "drop_no_lower",
-	"drop_no_peer", "space_irqs",
+	"drop_no_peer", "space_irqs", "space_wakes", "retry_wakes",
 };
 
 static_assert(ARRAY_SIZE(eg_counter_names) * sizeof(u64) ==
@@ -334,8 +340,11 @@ static irqreturn_t eg_space_irq(int irq, void *data)
 	spin_lock_irqsave(&en->lock, flags);
 	en->c.space_irqs++;
 	if (en->pending && !eg_flush(en) && netif_running(en->ndev) &&
-	    netif_queue_stopped(en->ndev) && !en->stopping)
+	    netif_queue_stopped(en->ndev) && !en->stopping) {
+		del_timer(&en->retry);	/* its backup is not needed */
 		netif_wake_queue(en->ndev);
+		en->c.space_wakes++;
+	}
 	spin_unlock_irqrestore(&en->lock, flags);
 	return IRQ_HANDLED;
 }
@@ -348,8 +357,10 @@ static void eg_retry_timer(struct timer_list *t)
 	spin_lock_irqsave(&en->lock, flags);
 	en->c.retries++;
 	if (!eg_flush(en) && netif_running(en->ndev) &&
-	    netif_queue_stopped(en->ndev) && !en->stopping)
+	    netif_queue_stopped(en->ndev) && !en->stopping) {
 		netif_wake_queue(en->ndev);
+		en->c.retry_wakes++;
+	}
 	spin_unlock_irqrestore(&en->lock, flags);
 }
 
@@ -914,7 +925,7 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* MSI is a memory write of the device's: bus mastering */
 	pci_set_master(pdev);
 	en->irq = -1;
-	if (pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI) == 1) {
+	if (space_irq && pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI) == 1) {
 		ret = request_irq(pci_irq_vector(pdev, 0), eg_space_irq, 0,
 				  EG_DRV_NAME, en);
 		if (!ret)
@@ -923,7 +934,8 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			pci_free_irq_vectors(pdev);
 	}
 	if (en->irq < 0)
-		dev_warn(&pdev->dev, "no MSI: back-pressure is retried every jiffy\n");
+		dev_warn(&pdev->dev, "%s: back-pressure is retried every jiffy\n",
+			 space_irq ? "no MSI" : "space_irq=0");
 
 	strscpy(ndev->name, "eg%d", sizeof(ndev->name));
 	ndev->netdev_ops = &eg_netdev_ops;

@@ -7,7 +7,7 @@
 # The receiver's side (results 15-24): eptgate.ko is loaded, B's virtio-net-pci has
 # mq=on,eptgate=eg (patch 0003), and egpeer, a stand-in sender in L1, checks B's QEMU
 # on its peer socket while B's init changes its queues (EGPEER lines).
-# The fast path (results 25-48), after A and B: S has eptgate-pci (patch 0005) and
+# The fast path (results 25-52), after A and B: S has eptgate-pci (patch 0005) and
 # loads eptgate_net.ko; R runs Debian's virtio_net with the eptgate queue pair; S's
 # counted UDP stream goes through the trampoline into R's RX queue.
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
@@ -27,12 +27,12 @@ L2IDS_B="mods stock sig ping recv"
 EG_L2IDS_B="chan irq"
 EG_IDS="hello ringup grant rings down1 up2 down2"
 EG_SOCK=/tmp/egB.sock
-F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fkill fsend4 ffall funload"
-F_IDS_R="mods stock sig fchan rping frecv firq frecv2"
-# results: 4 always, 20 for the A/B pair, 24 for the fast path (PHASES)
+F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fsendbp fbp fkill fsend4 ffall funload"
+F_IDS_R="mods stock sig fchan rping frecv firq frecv2 frecvbp"
+# results: 4 always, 20 for the A/B pair, 28 for the fast path (PHASES)
 plan=4
 case " $PHASES " in *" ab "*) plan=$((plan + 20)) ;; esac
-case " $PHASES " in *" fast "*) plan=$((plan + 24)) ;; esac
+case " $PHASES " in *" fast "*) plan=$((plan + 28)) ;; esac
 echo "1..$plan"
 
 # --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
@@ -145,6 +145,20 @@ sed 's/^/EGCTL: /' /tmp/ectl.list /tmp/ectl.show
 vexits=$(sed -n 's/^ *switches [0-9]*, exits \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 vbells=$(sed -n 's/.*event_fallbacks [0-9]*, doorbells \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 scalls=$(sed -n 's/^L2 S stream1 done calls=\([0-9]*\).*/\1/p' /tmp/S.log)
+# S's back-pressure stream: stop R's QEMU (SIGSTOP, its vCPUs with it) for 3 s in its middle
+i=0
+while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 S bp start' /tmp/S.log 2>/dev/null; do
+	i=$((i + 1)); sleep 0.5
+done
+sleep 1
+rpid=$(pid_of 'eg[.]role=R eg')
+rstop=1
+if [ -n "$rpid" ] && kill -STOP "$rpid"; then
+	echo "# fast pair: R's QEMU (pid $rpid) stopped uptime=$(up)"
+	sleep 3
+	kill -CONT "$rpid" && rstop=0
+	echo "# fast pair: R's QEMU continued uptime=$(up)"
+fi
 # R's third stream: kill its QEMU in the middle, then start it again as R2
 i=0
 while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 R stream3' /tmp/R.log 2>/dev/null; do
@@ -204,13 +218,15 @@ for id in $EG_L2IDS_B; do pick B L2TAP "$id" /tmp/B.log; done
 for id in $EG_IDS; do pick egpeer EGPEER "$id" /tmp/egpeer.log; done
 ;; esac
 
-# --- the fast path (24) ------------------------------------------------------------------
+# --- the fast path (28) ------------------------------------------------------------------
 case " $PHASES " in *" fast "*)
 [ "$key_st" = 0 ]
 tap $? "the trampoline's signing certificate is in eptgate's keyring (key ${key:-?})"
 for id in $F_IDS_S; do pick S L2TAP "$id" /tmp/S.log; done
 for id in $F_IDS_R; do pick R L2TAP "$id" /tmp/R.log; done
 pick R2 L2TAP frecv4 /tmp/R2.log
+[ "$rstop" = 0 ]
+tap $? "L1 stopped R's QEMU (pid ${rpid:-?}) for 3 s during S's back-pressure stream, then continued it"
 [ -n "$vexits" ] && [ -n "$scalls" ] && [ "$vbells" -gt 0 ] 2>/dev/null &&
 	[ "$vexits" -le $((vbells + scalls / 10)) ]
 tap $? "eptgatectl show VM ${svm:-?} (S, pid ${spid:-?}): ${vexits:-?} exits in view 1 for ${scalls:-?} trampoline calls and ${vbells:-?} doorbells: no exit per batch but the doorbells"
