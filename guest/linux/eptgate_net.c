@@ -9,6 +9,7 @@
  * VM exit but the doorbell.  Tx only: the peer answers on its own path.
  * See Documentation/guest.rst.
  */
+#include <linux/debugfs.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/firmware.h>
@@ -171,6 +172,10 @@ struct eg_net {
 	 */
 	struct net_device __rcu *lower;
 	struct notifier_block netdev_nb;
+
+	struct dentry *dbg;		/* debugfs: wild_mailbox */
+	u32 wild_case;			/* the last wild call: its case, */
+	long wild_result;		/* ... and what the trampoline said */
 };
 
 typedef long (*eg_tramp_fn)(u32 view);
@@ -330,6 +335,99 @@ static bool eg_flush(struct eg_net *en)
 	eg_hold(en, en->irq >= 0 ? EG_SPACE_WAIT : EG_RETRY);
 	return true;
 }
+
+/*
+ * A hostile guest's calls, for the pair test (debugfs wild_mailbox):
+ * mailboxes no honest driver writes.  The trampoline must refuse each
+ * one whole (EG_TR_E_BATCH) before it writes anything into the peer.
+ */
+struct eg_wild {
+	u32 count;
+	u32 off[2], len[2];
+};
+
+static const struct eg_wild eg_wild_cases[] = {
+	{ U32_MAX, },					/* count far out */
+	{ EG_TR_BATCH_MAX + 1, { 0, 0 }, { 64, 64 } },	/* one past the array */
+	{ 1, { EG_PCI_PKT_LEN }, { 64 } },		/* past the packet area */
+	{ 1, { EG_PCI_PKT_LEN - 32 }, { 64 } },		/* across its end */
+	{ 1, { 0 }, { U32_MAX } },			/* a length that wraps */
+	{ 2, { 0, U32_MAX - 63 }, { 64, 64 } },		/* a good one, then wild */
+};
+
+/* One call with eg_wild_cases[@k]: the trampoline's result, or -EAGAIN. */
+static long eg_wild_call(struct eg_net *en, unsigned int k)
+{
+	const struct eg_wild *w = &eg_wild_cases[k];
+	struct eg_tramp_mailbox *mb = en->mb;
+	unsigned long flags;
+	long r = -EAGAIN;
+	unsigned int i;
+
+	spin_lock_irqsave(&en->lock, flags);
+	if (en->pending || !eg_read_status(en->st, &en->link) ||
+	    !eg_link_up(&en->link))
+		goto out;
+	WRITE_ONCE(mb->count, w->count);
+	for (i = 0; i < ARRAY_SIZE(w->off); i++) {
+		WRITE_ONCE(mb->pkt[i].off, w->off[i]);
+		WRITE_ONCE(mb->pkt[i].len, w->len[i]);
+	}
+	en->c.calls++;
+	r = ((eg_tramp_fn)en->t)(en->link.view);
+	memcpy(&en->tx, (const void *)mb->stats, sizeof(en->tx));
+	eg_count_result(en, r);
+	WRITE_ONCE(mb->count, 0);
+out:
+	spin_unlock_irqrestore(&en->lock, flags);
+	return r;
+}
+
+/* Writing N (1-based) makes call N of eg_wild_cases[]; -EAGAIN: no link. */
+static ssize_t eg_wild_write(struct file *f, const char __user *buf,
+			     size_t len, loff_t *ppos)
+{
+	struct eg_net *en = file_inode(f)->i_private;
+	unsigned int k;
+	long r;
+	int ret;
+
+	ret = kstrtouint_from_user(buf, len, 0, &k);
+	if (ret)
+		return ret;
+	if (!k || k > ARRAY_SIZE(eg_wild_cases))
+		return -EINVAL;
+	r = eg_wild_call(en, k - 1);
+	if (r == -EAGAIN)
+		return r;
+	WRITE_ONCE(en->wild_case, k);
+	WRITE_ONCE(en->wild_result, r);
+	return len;
+}
+
+/* "CASE RESULT\n" of the last call; "CASES" cases exist. */
+static ssize_t eg_wild_read(struct file *f, char __user *buf, size_t len,
+			    loff_t *ppos)
+{
+	struct eg_net *en = file_inode(f)->i_private;
+	char line[48];
+	int n;
+
+	n = scnprintf(line, sizeof(line), "%u %ld %zu\n",
+		      READ_ONCE(en->wild_case), READ_ONCE(en->wild_result),
+		      ARRAY_SIZE(eg_wild_cases));
+	return simple_read_from_buffer(buf, len, ppos, line, n);
+}
+
+static const struct file_operations eg_wild_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = eg_wild_read,
+	.write = eg_wild_write,
+	.llseek = default_llseek,
+};
+
+static struct dentry *eg_debugfs;	/* <debugfs>/eptgate_net */
 
 /* The space interrupt: the receiver posted buffers; send what waits. */
 static irqreturn_t eg_space_irq(int irq, void *data)
@@ -972,6 +1070,8 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_unregister;
 	}
 	queue_delayed_work(system_wq, &en->link_work, 0);
+	en->dbg = debugfs_create_dir(pci_name(pdev), eg_debugfs);
+	debugfs_create_file("wild_mailbox", 0600, en->dbg, en, &eg_wild_fops);
 	netdev_info(ndev, "eptgate-pci %s: BAR %d %zu KiB mapped at T\n",
 		    pci_name(pdev), EG_PCI_MEM_BAR, en->t_len >> 10);
 	return 0;
@@ -1000,6 +1100,7 @@ static void eg_remove(struct pci_dev *pdev)
 	struct eg_net *en = pci_get_drvdata(pdev);
 	struct net_device *ndev = en->ndev;
 
+	debugfs_remove_recursive(en->dbg);	/* no wild call after */
 	WRITE_ONCE(en->stopping, true);
 	unregister_netdev(ndev);	/* eg_stop: no frame pending after */
 	/* replays NETDEV_UNREGISTER: the lower device's reference goes */
@@ -1025,7 +1126,25 @@ static struct pci_driver eg_pci_driver = {
 	.probe = eg_probe,
 	.remove = eg_remove,
 };
-module_pci_driver(eg_pci_driver);
+
+static int __init eg_init(void)
+{
+	int ret;
+
+	eg_debugfs = debugfs_create_dir(EG_DRV_NAME, NULL);
+	ret = pci_register_driver(&eg_pci_driver);
+	if (ret)
+		debugfs_remove_recursive(eg_debugfs);
+	return ret;
+}
+module_init(eg_init);
+
+static void __exit eg_exit(void)
+{
+	pci_unregister_driver(&eg_pci_driver);
+	debugfs_remove_recursive(eg_debugfs);
+}
+module_exit(eg_exit);
 
 MODULE_DESCRIPTION("eptgate fast path: the sending guest's netdev");
 MODULE_LICENSE("GPL");
