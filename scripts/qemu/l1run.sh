@@ -7,7 +7,7 @@
 # The receiver's side (results 15-24): eptgate.ko is loaded, B's virtio-net-pci has
 # mq=on,eptgate=eg (patch 0003), and egpeer, a stand-in sender in L1, checks B's QEMU
 # on its peer socket while B's init changes its queues (EGPEER lines).
-# The fast path (results 25-58), after A and B: S has eptgate-pci (patch 0005) and
+# The fast path (results 25-59), after A and B: S has eptgate-pci (patch 0005) and
 # loads eptgate_net.ko; R runs Debian's virtio_net with the eptgate queue pair; S's
 # counted UDP stream goes through the trampoline into R's RX queue.
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
@@ -29,10 +29,10 @@ EG_IDS="hello ringup grant rings down1 up2 down2"
 EG_SOCK=/tmp/egB.sock
 F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fsendbp fbp fkill fsend4 ffall fwild fwildtx fsend5 funload"
 F_IDS_R="mods stock sig fchan rping frecv firq frecv2 frecvbp"
-# results: 4 always, 20 for the A/B pair, 34 for the fast path (PHASES)
+# results: 4 always, 20 for the A/B pair, 35 for the fast path (PHASES)
 plan=4
 case " $PHASES " in *" ab "*) plan=$((plan + 20)) ;; esac
-case " $PHASES " in *" fast "*) plan=$((plan + 34)) ;; esac
+case " $PHASES " in *" fast "*) plan=$((plan + 35)) ;; esac
 echo "1..$plan"
 
 # --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
@@ -118,6 +118,7 @@ rguest() { # rguest ROLE [QEMU-ARGS]: the receiver, R or R2 (the same VM started
 	role=$1
 	shift
 	fguest "$role" 10.0.1.2 10.0.1.1 10012 10011 0b 0a "$@" \
+		-trace 'virtio_net_eptgate_ring_*' \
 		-chardev "socket,id=eg,path=$FS,server=on,wait=off" \
 		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0b,romfile=,mq=on,eptgate=eg"
 }
@@ -252,13 +253,18 @@ for id in $EG_L2IDS_B; do pick B L2TAP "$id" /tmp/B.log; done
 for id in $EG_IDS; do pick egpeer EGPEER "$id" /tmp/egpeer.log; done
 ;; esac
 
-# --- the fast path (34) ------------------------------------------------------------------
+# --- the fast path (35) ------------------------------------------------------------------
 case " $PHASES " in *" fast "*)
 [ "$key_st" = 0 ]
 tap $? "the trampoline's signing certificate is in eptgate's keyring (key ${key:-?})"
 for id in $F_IDS_S; do pick S L2TAP "$id" /tmp/S.log; done
 for id in $F_IDS_R; do pick R L2TAP "$id" /tmp/R.log; done
 pick R2 L2TAP frecv4 /tmp/R2.log
+# R's QEMU: each RING_UP with the doorbell as a KVM irqfd (trace virtio_net_eptgate_ring_up)
+ups=$(grep -a -c 'virtio_net_eptgate_ring_up' /tmp/R.log)
+irqfds=$(grep -a -c 'virtio_net_eptgate_ring_up.*KVM irqfd 1 ' /tmp/R.log)
+[ "$ups" -ge 2 ] && [ "$irqfds" = "$ups" ]
+tap $? "R's QEMU linked its eptgate RX queue $ups times, $irqfds with the sender's doorbell as a KVM irqfd: $(grep -a -m 1 'virtio_net_eptgate_ring_up' /tmp/R.log | sed 's/^.*virtio_net_eptgate_ring_up/ring_up/')"
 [ "$rstop" = 0 ]
 tap $? "L1 stopped R's QEMU (pid ${rpid:-?}) for 3 s during S's back-pressure stream, then continued it"
 pick R2 L2TAP frecv5 /tmp/R2.log
