@@ -149,6 +149,7 @@ while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 S stream1 done' /tmp/S.log 2>/d
 	i=$((i + 1)); sleep 0.5
 done
 spid=$(pid_of 'eg[.]role=S ')
+rpid=$(pid_of 'eg[.]role=R eg')	# for the back-pressure stream: at hand when it starts
 ./eptgatectl --json list >/tmp/ectl.list 2>&1
 svm=$(tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$spid[,}]" | sed -n 's/.*"vm_id": *\([0-9]*\).*/\1/p' | head -n 1)
 ./eptgatectl show "${svm:-0}" >/tmp/ectl.show 2>&1
@@ -157,13 +158,12 @@ sed 's/^/EGCTL: /' /tmp/ectl.list /tmp/ectl.show
 vexits=$(sed -n 's/^ *switches [0-9]*, exits \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 vbells=$(sed -n 's/.*event_fallbacks [0-9]*, doorbells \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 scalls=$(sed -n 's/^L2 S stream1 done calls=\([0-9]*\).*/\1/p' /tmp/S.log)
-# S's back-pressure stream: stop R's QEMU (SIGSTOP, its vCPUs with it) for 3 s in its middle
+# S's back-pressure stream: stop R's QEMU (SIGSTOP, its vCPUs with it) for 3 s, 2 s into it
 i=0
 while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 S bp start' /tmp/S.log 2>/dev/null; do
 	i=$((i + 1)); sleep 0.5
 done
-sleep 1
-rpid=$(pid_of 'eg[.]role=R eg')
+sleep 2
 rstop=1
 if [ -n "$rpid" ] && kill -STOP "$rpid"; then
 	echo "# fast pair: R's QEMU (pid $rpid) stopped uptime=$(up)"
