@@ -149,11 +149,13 @@ while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 S stream1 done' /tmp/S.log 2>/d
 	i=$((i + 1)); sleep 0.5
 done
 spid=$(pid_of 'eg[.]role=S ')
-rpid=$(pid_of 'eg[.]role=R eg')	# for the back-pressure stream: at hand when it starts
 ./eptgatectl --json list >/tmp/ectl.list 2>&1
 svm=$(tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$spid[,}]" | sed -n 's/.*"vm_id": *\([0-9]*\).*/\1/p' | head -n 1)
 ./eptgatectl show "${svm:-0}" >/tmp/ectl.show 2>&1
 sed 's/^/EGCTL: /' /tmp/ectl.list /tmp/ectl.show
+# after eptgatectl (R's view goes 6 s after the stream; a walk of /proc is slow in L1):
+# R's QEMU, at hand when the back-pressure stream starts
+rpid=$(pid_of 'eg[.]role=R eg')
 # show's view counters: "switches N, exits N, ..." and "event_fallbacks N, doorbells N, ..."
 vexits=$(sed -n 's/^ *switches [0-9]*, exits \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 vbells=$(sed -n 's/.*event_fallbacks [0-9]*, doorbells \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
