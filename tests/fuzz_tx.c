@@ -173,6 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				memset(allow + o, 1, d.len);
 		}
 		memset(allow + q.used_lo + 2, 1, 2 + 8ull * qs);
+		if (q.event_idx)	/* avail_event: back-pressure asks */
+			memset(allow + q.used_lo + 4 + 8ull * qs, 1, 2);
 		memcpy(snap, win, WIN);
 
 		ret = eg_tx_burst(&q, pk, n, &st);

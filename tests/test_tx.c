@@ -811,6 +811,36 @@ static void test_backpressure(void)
 	peer_free(p);
 }
 
+/* Back-pressure asks for a notification: avail_event = the avail index seen. */
+static void test_notify_ask(void)
+{
+	struct peer *p = peer_new(16, F(VIRTIO_F_EVENT_IDX), 4096);
+	struct peer *q = peer_new(16, 0, 4096);
+	uint16_t *avail_event = (uint16_t *)&p->used->ring[p->qsize];
+	uint16_t *q_avail_event = (uint16_t *)&q->used->ring[q->qsize];
+	struct eg_tx_pkt pk[8];
+	unsigned int r, j;
+
+	for (j = 0; j < 8; j++) {
+		pk[j].data = pkt_data(j);
+		pk[j].len = 60;
+	}
+	for (j = 0; j < 3; j++) {
+		post1(p, 2048);
+		post1(q, 2048);
+	}
+	*avail_event = 0xffff;
+	r = eg_tx_burst(&p->q, pk, 8, &p->st);
+	TAP_CHECK(r == 3 && *avail_event == 3 && p->st.notify_asks == 1 && p->st.backpressure == 1,
+		  "EVENT_IDX, ring full after 3: avail_event = 3 (the avail index seen), one ask (got %u, %u, %lu)",
+		  r, *avail_event, (unsigned long)p->st.notify_asks);
+	r = eg_tx_burst(&q->q, pk, 8, &q->st);
+	TAP_CHECK(r == 3 && *q_avail_event == 0 && q->st.notify_asks == 0,
+		  "no EVENT_IDX: avail_event left alone (the driver notifies on every post)");
+	peer_free(p);
+	peer_free(q);
+}
+
 static void test_pkt_len(void)
 {
 	struct peer *p = peer_new(16, 0, 4096);
@@ -1146,6 +1176,7 @@ int main(void)
 	test_need_event();
 	test_pkt_len();
 	test_backpressure();
+	test_notify_ask();
 	test_too_small();
 	test_mrg();
 	test_notify();

@@ -9,10 +9,12 @@
  * VM exit but the doorbell.  Tx only: the peer answers on its own path.
  * See Documentation/guest.rst.
  */
+#include <linux/debugfs.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/firmware.h>
 #include <linux/if_arp.h>
+#include <linux/interrupt.h>
 #include <linux/kdebug.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
@@ -31,7 +33,8 @@
 
 #define EG_DRV_NAME	"eptgate_net"
 #define EG_LINK_POLL	(HZ / 10)	/* status page poll */
-#define EG_RETRY	1		/* jiffies between back-pressure retries */
+#define EG_RETRY	1		/* jiffies: a busy trampoline, or no MSI */
+#define EG_SPACE_WAIT	HZ		/* back-pressure without a space interrupt */
 
 static char *firmware = "eptgate/tramp.signed";
 module_param(firmware, charp, 0444);
@@ -40,6 +43,10 @@ MODULE_PARM_DESC(firmware, "signed trampoline blob, a request_firmware() name");
 static char *lower = "";
 module_param(lower, charp, 0444);
 MODULE_PARM_DESC(lower, "interface for what the fast path does not carry (broadcast, multicast, everything while it is down), e.g. eth0; empty: dropped and counted");
+
+static bool space_irq = true;
+module_param(space_irq, bool, 0444);
+MODULE_PARM_DESC(space_irq, "wake a queue stopped by back-pressure on the receiver's kick (the device's MSI 0); off: retried every jiffy");
 
 /* Driver counters: the first part of `ethtool -S`. */
 struct eg_counters {
@@ -72,6 +79,9 @@ struct eg_counters {
 	u64 fallback_errors;	/* dev_queue_xmit() on the lower said no */
 	u64 drop_no_lower;	/* no fast path and no lower device */
 	u64 drop_no_peer;	/* unicast with no peer MAC known yet */
+	u64 space_irqs;		/* the receiver posted buffers (MSI 0) */
+	u64 space_wakes;	/* ... and the queue went on after it */
+	u64 retry_wakes;	/* the queue went on after a retry timer */
 };
 
 static const char eg_counter_names[][ETH_GSTRING_LEN] = {
@@ -82,7 +92,7 @@ static const char eg_counter_names[][ETH_GSTRING_LEN] = {
 	"drop_runt", "drop_oversize", "vmfunc_ud", "link_up", "link_down",
 	"fallback_packets", "fallback_bytes", "fallback_no_link",
 	"fallback_multicast", "fallback_errors", "drop_no_lower",
-	"drop_no_peer",
+	"drop_no_peer", "space_irqs", "space_wakes", "retry_wakes",
 };
 
 static_assert(ARRAY_SIZE(eg_counter_names) * sizeof(u64) ==
@@ -96,6 +106,7 @@ static const char eg_tx_stat_names[][ETH_GSTRING_LEN] = {
 	"tramp_err_head", "tramp_err_next", "tramp_err_loop",
 	"tramp_err_indirect", "tramp_err_not_write", "tramp_err_zero_len",
 	"tramp_err_bounds", "tramp_err_ring_overlap", "tramp_chains_dropped",
+	"tramp_notify_asks",
 };
 
 static_assert(ARRAY_SIZE(eg_tx_stat_names) * sizeof(u64) ==
@@ -147,6 +158,7 @@ struct eg_net {
 	struct eg_tx_stats tx;		/* the mailbox's, after the last call */
 
 	struct timer_list retry;
+	int irq;			/* the space interrupt, or -1: none */
 	struct delayed_work link_work;
 	bool stopping;
 	bool fast_up;			/* link_work's last view of the link */
@@ -160,6 +172,10 @@ struct eg_net {
 	 */
 	struct net_device __rcu *lower;
 	struct notifier_block netdev_nb;
+
+	struct dentry *dbg;		/* debugfs: wild_mailbox */
+	u32 wild_case;			/* the last wild call: its case, */
+	long wild_result;		/* ... and what the trampoline said */
 };
 
 typedef long (*eg_tramp_fn)(u32 view);
@@ -233,6 +249,17 @@ static void eg_count_result(struct eg_net *en, long r)
 	}
 }
 
+/* Frames wait in their slots: the queue stops until a flush sends them. */
+static void eg_hold(struct eg_net *en, unsigned long delay)
+{
+	lockdep_assert_held(&en->lock);
+	if (!netif_queue_stopped(en->ndev)) {
+		netif_stop_queue(en->ndev);
+		en->c.queue_stops++;
+	}
+	mod_timer(&en->retry, jiffies + delay);
+}
+
 /*
  * Send the pending slots as one batch.  Called with en->lock held (so
  * with interrupts off, as the trampoline requires).  Returns true if
@@ -265,7 +292,8 @@ static bool eg_flush(struct eg_net *en)
 
 	if (r == EG_TR_E_BUSY) {
 		eg_count_result(en, r);
-		goto retry;
+		eg_hold(en, EG_RETRY);
+		return true;
 	}
 	if (r < 0 || r > n) {
 		eg_count_result(en, r);
@@ -298,13 +326,125 @@ static bool eg_flush(struct eg_net *en)
 	if (!en->pending)
 		return false;
 	en->c.backpressure++;
-retry:
-	if (!netif_queue_stopped(en->ndev)) {
-		netif_stop_queue(en->ndev);
-		en->c.queue_stops++;
-	}
-	mod_timer(&en->retry, jiffies + EG_RETRY);
+	/*
+	 * The receiver's ring is full.  The trampoline has asked its driver
+	 * to notify when it posts again (avail_event); that kick reaches us
+	 * as the space interrupt, which flushes.  The timer only backs it up
+	 * (a lost interrupt, a device without MSI).
+	 */
+	eg_hold(en, en->irq >= 0 ? EG_SPACE_WAIT : EG_RETRY);
 	return true;
+}
+
+/*
+ * A hostile guest's calls, for the pair test (debugfs wild_mailbox):
+ * mailboxes no honest driver writes.  The trampoline must refuse each
+ * one whole (EG_TR_E_BATCH) before it writes anything into the peer.
+ */
+struct eg_wild {
+	u32 count;
+	u32 off[2], len[2];
+};
+
+static const struct eg_wild eg_wild_cases[] = {
+	{ U32_MAX, },					/* count far out */
+	{ EG_TR_BATCH_MAX + 1, { 0, 0 }, { 64, 64 } },	/* one past the array */
+	{ 1, { EG_PCI_PKT_LEN }, { 64 } },		/* past the packet area */
+	{ 1, { EG_PCI_PKT_LEN - 32 }, { 64 } },		/* across its end */
+	{ 1, { 0 }, { U32_MAX } },			/* a length that wraps */
+	{ 2, { 0, U32_MAX - 63 }, { 64, 64 } },		/* a good one, then wild */
+};
+
+/* One call with eg_wild_cases[@k]: the trampoline's result, or -EAGAIN. */
+static long eg_wild_call(struct eg_net *en, unsigned int k)
+{
+	const struct eg_wild *w = &eg_wild_cases[k];
+	struct eg_tramp_mailbox *mb = en->mb;
+	unsigned long flags;
+	long r = -EAGAIN;
+	unsigned int i;
+
+	spin_lock_irqsave(&en->lock, flags);
+	if (en->pending || !eg_read_status(en->st, &en->link) ||
+	    !eg_link_up(&en->link))
+		goto out;
+	WRITE_ONCE(mb->count, w->count);
+	for (i = 0; i < ARRAY_SIZE(w->off); i++) {
+		WRITE_ONCE(mb->pkt[i].off, w->off[i]);
+		WRITE_ONCE(mb->pkt[i].len, w->len[i]);
+	}
+	en->c.calls++;
+	r = ((eg_tramp_fn)en->t)(en->link.view);
+	memcpy(&en->tx, (const void *)mb->stats, sizeof(en->tx));
+	eg_count_result(en, r);
+	WRITE_ONCE(mb->count, 0);
+out:
+	spin_unlock_irqrestore(&en->lock, flags);
+	return r;
+}
+
+/* Writing N (1-based) makes call N of eg_wild_cases[]; -EAGAIN: no link. */
+static ssize_t eg_wild_write(struct file *f, const char __user *buf,
+			     size_t len, loff_t *ppos)
+{
+	struct eg_net *en = file_inode(f)->i_private;
+	unsigned int k;
+	long r;
+	int ret;
+
+	ret = kstrtouint_from_user(buf, len, 0, &k);
+	if (ret)
+		return ret;
+	if (!k || k > ARRAY_SIZE(eg_wild_cases))
+		return -EINVAL;
+	r = eg_wild_call(en, k - 1);
+	if (r == -EAGAIN)
+		return r;
+	WRITE_ONCE(en->wild_case, k);
+	WRITE_ONCE(en->wild_result, r);
+	return len;
+}
+
+/* "CASE RESULT\n" of the last call; "CASES" cases exist. */
+static ssize_t eg_wild_read(struct file *f, char __user *buf, size_t len,
+			    loff_t *ppos)
+{
+	struct eg_net *en = file_inode(f)->i_private;
+	char line[48];
+	int n;
+
+	n = scnprintf(line, sizeof(line), "%u %ld %zu\n",
+		      READ_ONCE(en->wild_case), READ_ONCE(en->wild_result),
+		      ARRAY_SIZE(eg_wild_cases));
+	return simple_read_from_buffer(buf, len, ppos, line, n);
+}
+
+static const struct file_operations eg_wild_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = eg_wild_read,
+	.write = eg_wild_write,
+	.llseek = default_llseek,
+};
+
+static struct dentry *eg_debugfs;	/* <debugfs>/eptgate_net */
+
+/* The space interrupt: the receiver posted buffers; send what waits. */
+static irqreturn_t eg_space_irq(int irq, void *data)
+{
+	struct eg_net *en = data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&en->lock, flags);
+	en->c.space_irqs++;
+	if (en->pending && !eg_flush(en) && netif_running(en->ndev) &&
+	    netif_queue_stopped(en->ndev) && !en->stopping) {
+		del_timer(&en->retry);	/* its backup is not needed */
+		netif_wake_queue(en->ndev);
+		en->c.space_wakes++;
+	}
+	spin_unlock_irqrestore(&en->lock, flags);
+	return IRQ_HANDLED;
 }
 
 static void eg_retry_timer(struct timer_list *t)
@@ -315,8 +455,10 @@ static void eg_retry_timer(struct timer_list *t)
 	spin_lock_irqsave(&en->lock, flags);
 	en->c.retries++;
 	if (!eg_flush(en) && netif_running(en->ndev) &&
-	    netif_queue_stopped(en->ndev) && !en->stopping)
+	    netif_queue_stopped(en->ndev) && !en->stopping) {
 		netif_wake_queue(en->ndev);
+		en->c.retry_wakes++;
+	}
 	spin_unlock_irqrestore(&en->lock, flags);
 }
 
@@ -812,6 +954,15 @@ static int eg_netdev_event(struct notifier_block *nb, unsigned long event,
 	return NOTIFY_DONE;
 }
 
+static void eg_free_irq(struct eg_net *en)
+{
+	if (en->irq < 0)
+		return;
+	free_irq(en->irq, en);
+	pci_free_irq_vectors(en->pdev);
+	en->irq = -1;
+}
+
 static void eg_free(struct eg_net *en)
 {
 	if (en->t)
@@ -869,6 +1020,20 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = eg_install(en);
 	if (ret)
 		goto err_release;
+	/* MSI is a memory write of the device's: bus mastering */
+	pci_set_master(pdev);
+	en->irq = -1;
+	if (space_irq && pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI) == 1) {
+		ret = request_irq(pci_irq_vector(pdev, 0), eg_space_irq, 0,
+				  EG_DRV_NAME, en);
+		if (!ret)
+			en->irq = pci_irq_vector(pdev, 0);
+		else
+			pci_free_irq_vectors(pdev);
+	}
+	if (en->irq < 0)
+		dev_warn(&pdev->dev, "%s: back-pressure is retried every jiffy\n",
+			 space_irq ? "no MSI" : "space_irq=0");
 
 	strscpy(ndev->name, "eg%d", sizeof(ndev->name));
 	ndev->netdev_ops = &eg_netdev_ops;
@@ -905,6 +1070,8 @@ static int eg_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_unregister;
 	}
 	queue_delayed_work(system_wq, &en->link_work, 0);
+	en->dbg = debugfs_create_dir(pci_name(pdev), eg_debugfs);
+	debugfs_create_file("wild_mailbox", 0600, en->dbg, en, &eg_wild_fops);
 	netdev_info(ndev, "eptgate-pci %s: BAR %d %zu KiB mapped at T\n",
 		    pci_name(pdev), EG_PCI_MEM_BAR, en->t_len >> 10);
 	return 0;
@@ -916,6 +1083,7 @@ err_unregister:
 err_die:
 	unregister_die_notifier(&en->die_nb);
 err_stop:
+	eg_free_irq(en);
 	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);
 err_release:
 	eg_free(en);
@@ -932,11 +1100,13 @@ static void eg_remove(struct pci_dev *pdev)
 	struct eg_net *en = pci_get_drvdata(pdev);
 	struct net_device *ndev = en->ndev;
 
+	debugfs_remove_recursive(en->dbg);	/* no wild call after */
 	WRITE_ONCE(en->stopping, true);
 	unregister_netdev(ndev);	/* eg_stop: no frame pending after */
 	/* replays NETDEV_UNREGISTER: the lower device's reference goes */
 	unregister_netdevice_notifier(&en->netdev_nb);
 	cancel_delayed_work_sync(&en->link_work);
+	eg_free_irq(en);
 	del_timer_sync(&en->retry);
 	iowrite32(EG_PCI_CMD_STOP, en->regs + EG_PCI_REG_CMD);
 	unregister_die_notifier(&en->die_nb);
@@ -956,7 +1126,25 @@ static struct pci_driver eg_pci_driver = {
 	.probe = eg_probe,
 	.remove = eg_remove,
 };
-module_pci_driver(eg_pci_driver);
+
+static int __init eg_init(void)
+{
+	int ret;
+
+	eg_debugfs = debugfs_create_dir(EG_DRV_NAME, NULL);
+	ret = pci_register_driver(&eg_pci_driver);
+	if (ret)
+		debugfs_remove_recursive(eg_debugfs);
+	return ret;
+}
+module_init(eg_init);
+
+static void __exit eg_exit(void)
+{
+	pci_unregister_driver(&eg_pci_driver);
+	debugfs_remove_recursive(eg_debugfs);
+}
+module_exit(eg_exit);
 
 MODULE_DESCRIPTION("eptgate fast path: the sending guest's netdev");
 MODULE_LICENSE("GPL");

@@ -247,14 +247,16 @@ struct burst {
 	uint16_t start;		/* last_avail_idx when the burst began */
 	uint16_t end;		/* entries [.., end) are known to be posted */
 	uint8_t fresh;		/* avail->idx was read in this burst */
+	uint8_t bad_idx;	/* ... and was insane (counted once) */
 	uint32_t budget;	/* descriptors that may still be walked */
 };
 
 /*
  * Read avail->idx (at most once per burst).  A sane driver's index is at
  * most qsize ahead of the burst's start and not behind what the burst has
- * consumed; anything else is counted and ignored, and the burst keeps the
- * entries it already knew of.  Returns whether b->end moved.
+ * consumed; anything else is counted (once a burst) and ignored, and the
+ * burst keeps the entries it already knew of.  Returns whether b->end
+ * moved.
  */
 static int read_avail_idx(struct eg_txq *q, struct burst *b,
 			  struct eg_tx_stats *st)
@@ -269,7 +271,8 @@ static int read_avail_idx(struct eg_txq *q, struct burst *b,
 	ahead = (uint16_t)(end - b->start);
 	done = (uint16_t)(q->last_avail_idx - b->start);
 	if (ahead > q->qsize || ahead < done) {
-		st->err_avail_idx++;
+		st->err_avail_idx += !b->bad_idx;
+		b->bad_idx = 1;
 		return 0;
 	}
 	q->avail_end = end;
@@ -685,6 +688,28 @@ static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 	}
 }
 
+/*
+ * Back-pressure: have the driver notify the device when it posts again.
+ * With VIRTIO_F_EVENT_IDX, avail_event (after the used elements) = the
+ * avail index the burst last read, so the driver's next post past it
+ * notifies (2.7.10); without it the driver notifies on every post, eg_tx
+ * never setting VIRTQ_USED_F_NO_NOTIFY.  A post between that read and the
+ * store may not have seen it: avail->idx is read again after a full
+ * barrier (the driver has one between its avail->idx store and its
+ * avail_event load).  Returns whether entries came meanwhile.
+ */
+static int want_notify(struct eg_txq *q, struct burst *b,
+		       struct eg_tx_stats *st)
+{
+	if (!q->event_idx)
+		return 0;
+	vq_st16((eg_le16 *)&q->used->ring[q->qsize], b->end);
+	st->notify_asks++;
+	eg_mb();	/* avail_event before the avail->idx load */
+	b->fresh = 0;
+	return read_avail_idx(q, b, st);
+}
+
 /* The used elements n packets will take, and used->idx. */
 static void prefetch_used(const struct eg_txq *q, unsigned int n)
 {
@@ -700,7 +725,8 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 {
 	uint16_t old = q->used_idx;
 	struct burst b;
-	unsigned int i, j;
+	unsigned int i = 0, j;
+	int asked = 0;
 
 	st->bursts++;
 	if (n > EG_TX_BURST_MAX)
@@ -709,15 +735,23 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	b.start = q->last_avail_idx;
 	b.end = q->avail_end;
 	b.fresh = 0;
+	b.bad_idx = 0;
 	if ((uint16_t)(b.end - b.start) < n)
 		read_avail_idx(q, &b, st);
 	prepare_bufs(q, b.end, n);
 	prefetch_used(q, n);
-	for (i = 0; i < n; i++) {
+again:
+	for (; i < n; i++) {
 		if (tx_fast(q, &b, &pkts[i], st))
 			continue;
 		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
 			break;
+	}
+	/* the ring ran out: ask for a notification, once, and look again */
+	if (i < n && !asked) {
+		asked = 1;
+		if (want_notify(q, &b, st))
+			goto again;
 	}
 	if (i < n)
 		st->backpressure++;

@@ -79,13 +79,14 @@ struct eg_tx_stats {
 	uint64_t err_head;	/* head index >= qsize: entry skipped, no used elem */
 	uint64_t err_next;	/* next index >= qsize */
 	uint64_t err_loop;	/* more descriptors walked in a burst than qsize */
-	uint64_t err_indirect;	/* VIRTQ_DESC_F_INDIRECT (never negotiated) */
+	uint64_t err_indirect;	/* VIRTQ_DESC_F_INDIRECT (not supported) */
 	uint64_t err_not_write;	/* descriptor without VIRTQ_DESC_F_WRITE */
 	uint64_t err_zero_len;	/* descriptor of length 0 */
 	uint64_t err_bounds;	/* addr/len outside the window or wrapping */
 	uint64_t err_ring_overlap; /* buffer overlaps the ring itself */
 	uint64_t chains_dropped; /* chains returned with len 0 (bad, or a
 				  * mergeable packet's earlier buffers) */
+	uint64_t notify_asks;	/* avail_event set: the ring ran out */
 };
 
 /* Setup; everything here is trusted (comes from the host, not the peer). */

@@ -8,7 +8,7 @@
  * init changes its queues:
  *
  *   hello   the receiver's HELLO (version 1, role receiver)
- *   ringup  RING_UP gen 1 with exactly 2 fds, after B's `egchan eth0 2`
+ *   ringup  RING_UP gen 1 with exactly 3 fds, after B's `egchan eth0 2`
  *   grant   EPTGATE_GRANT_INFO on the grant fd: 1 range, not revoked,
  *           no windows; fd 2 is an eventfd; the window is page aligned
  *   rings   desc/avail/used of qsize entries inside the granted range;
@@ -206,8 +206,8 @@ static bool ring_up(const char *id, uint64_t gen, EgPeerRingUp *ru, int *fds)
 		res(id, false, "no RING_UP gen %llu", (unsigned long long)gen);
 		return false;
 	}
-	ok = type == EG_PEER_RING_UP && n == sizeof(*ru) && nfds == 2 && ru->gen == gen;
-	res(id, ok, "RING_UP: type %u, %d bytes (want %zu), %d fds (want 2), gen %llu (want %llu)",
+	ok = type == EG_PEER_RING_UP && n == sizeof(*ru) && nfds == 3 && ru->gen == gen;
+	res(id, ok, "RING_UP: type %u, %d bytes (want %zu), %d fds (want 3), gen %llu (want %llu)",
 	    type, n, sizeof(*ru), nfds, (unsigned long long)ru->gen, (unsigned long long)gen);
 	if (!ok) {
 		for (i = 0; i < nfds; i++)
@@ -221,11 +221,13 @@ static bool ring_up(const char *id, uint64_t gen, EgPeerRingUp *ru, int *fds)
 	}
 	if (gen == 1) {
 		ok = gi.nr_ranges == 1 && !gi.revoked && !gi.windows && is_eventfd(fds[1]) &&
+		     is_eventfd(fds[2]) &&
 		     ru->win_len && !(ru->win_gpa & 4095) && !(ru->win_len & 4095);
-		res("grant", ok, "GRANT_INFO ranges %u revoked %u windows %llu; fd 2 %s an eventfd; "
+		res("grant", ok, "GRANT_INFO ranges %u revoked %u windows %llu; fds 2, 3 %s eventfds; "
 		    "window [0x%llx, 0x%llx) RW (as RING_UP says: GRANT_INFO has no access field)",
 		    gi.nr_ranges, gi.revoked, (unsigned long long)gi.windows,
-		    is_eventfd(fds[1]) ? "is" : "is NOT", (unsigned long long)ru->win_gpa,
+		    is_eventfd(fds[1]) && is_eventfd(fds[2]) ? "are" : "are NOT",
+		    (unsigned long long)ru->win_gpa,
 		    (unsigned long long)(ru->win_gpa + ru->win_len));
 		f = ru->features;
 		ok = ru->qsize && ru->qsize <= 32768 && !(ru->qsize & (ru->qsize - 1)) &&
@@ -274,6 +276,7 @@ static void ring_down(const char *id, uint64_t gen, uint32_t reason, int *fds)
 	}
 	close(fds[0]);
 	close(fds[1]);
+	close(fds[2]);
 }
 
 int main(int argc, char **argv)

@@ -7,7 +7,7 @@
 # The receiver's side (results 15-24): eptgate.ko is loaded, B's virtio-net-pci has
 # mq=on,eptgate=eg (patch 0003), and egpeer, a stand-in sender in L1, checks B's QEMU
 # on its peer socket while B's init changes its queues (EGPEER lines).
-# The fast path (results 25-48), after A and B: S has eptgate-pci (patch 0005) and
+# The fast path (results 25-59), after A and B: S has eptgate-pci (patch 0005) and
 # loads eptgate_net.ko; R runs Debian's virtio_net with the eptgate queue pair; S's
 # counted UDP stream goes through the trampoline into R's RX queue.
 # L2 consoles are relayed live as "# A: ..." / "# B: ..." lines (verdict.sh still sees
@@ -27,12 +27,12 @@ L2IDS_B="mods stock sig ping recv"
 EG_L2IDS_B="chan irq"
 EG_IDS="hello ringup grant rings down1 up2 down2"
 EG_SOCK=/tmp/egB.sock
-F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fkill fsend4 ffall funload"
-F_IDS_R="mods stock sig fchan rping frecv firq frecv2"
-# results: 4 always, 20 for the A/B pair, 24 for the fast path (PHASES)
+F_IDS_S="fload flink fping fsend fpath fdown fup2 fsend2 fsendbp fbp fkill fsend4 ffall fwild fwildtx fsend5 funload"
+F_IDS_R="mods stock sig fchan rping frecv firq frecv2 frecvbp"
+# results: 4 always, 20 for the A/B pair, 35 for the fast path (PHASES)
 plan=4
 case " $PHASES " in *" ab "*) plan=$((plan + 20)) ;; esac
-case " $PHASES " in *" fast "*) plan=$((plan + 24)) ;; esac
+case " $PHASES " in *" fast "*) plan=$((plan + 35)) ;; esac
 echo "1..$plan"
 
 # --- 1-3: the QEMU binary and KVM in L1 --------------------------------------------------
@@ -98,12 +98,14 @@ key_st=$?
 fguest() { # fguest ROLE IP PEER LOCALPORT PEERPORT MACSUFFIX PEERMACSUFFIX DEVICE-ARGS...
 	role=$1 ip=$2 peer=$3 lp=$4 pp=$5 mac=$6 pmac=$7
 	shift 7
+	xa=	# S's second UART: L1's word in the hostile-guest case
+	[ "$role" = S ] && xa="8250.nr_uarts=2"
 	echo "L1 qemu $role start uptime=$(up)"
 	timeout "$FAST_L2_TIMEOUT" $Q -M q35 -accel kvm -cpu host,pmu=off -m 128 -nodefaults \
 		-no-user-config -display none -monitor none -serial stdio -no-reboot \
 		-kernel "$P/vmlinux" -initrd "$P/l2initrd.img" "$@" \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$lp,remote.type=inet,remote.host=127.0.0.1,remote.port=$pp" \
-		-append "$L2CMD eg.role=$role eg.ip=$ip eg.peer=$peer eg.peermac=52:54:00:00:01:$pmac eg.wait=$FAST_WAIT eg.fcount=$FAST_COUNT" \
+		-append "$L2CMD $xa eg.role=$role eg.ip=$ip eg.peer=$peer eg.peermac=52:54:00:00:01:$pmac eg.wait=$FAST_WAIT eg.fcount=$FAST_COUNT" \
 		</dev/null 2>&1
 	echo "L1 qemu $role exit $? uptime=$(up)"
 }
@@ -112,14 +114,24 @@ FAST_L2_TIMEOUT=$((L2_TIMEOUT + FAST_COUNT / 500))	# S sends FAST_COUNT more dat
 rm -f /tmp/S.log /tmp/R.log /tmp/R2.log "$FS"
 case " $PHASES " in *" fast "*)
 echo "# fast pair start uptime=$(up)"
-rguest() { # rguest ROLE: the receiver, R or R2 (the same VM started again)
-	fguest "$1" 10.0.1.2 10.0.1.1 10012 10011 0b 0a \
+rguest() { # rguest ROLE [QEMU-ARGS]: the receiver, R or R2 (the same VM started again)
+	role=$1
+	shift
+	fguest "$role" 10.0.1.2 10.0.1.1 10012 10011 0b 0a "$@" \
+		-trace 'virtio_net_eptgate_ring_*' \
 		-chardev "socket,id=eg,path=$FS,server=on,wait=off" \
 		-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0b,romfile=,mq=on,eptgate=eg"
 }
 rguest R | relay R &
 pr=$!
+# S's ttyS1: L1 writes SC.in, drains what S echoes on SC.out
+SC=/tmp/Sctl
+rm -f "$SC.in" "$SC.out" /tmp/R2.ram
+mkfifo "$SC.in" "$SC.out"
+cat "$SC.out" >/dev/null &
+exec 4<>"$SC.in"
 fguest S 10.0.1.1 10.0.1.2 10011 10012 0a 0b \
+	-serial "pipe:$SC" \
 	-chardev "socket,id=eg,path=$FS,reconnect=1" \
 	-device "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:0a,romfile=" \
 	-device "eptgate-pci,chardev=eg" | relay S &
@@ -141,10 +153,26 @@ spid=$(pid_of 'eg[.]role=S ')
 svm=$(tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$spid[,}]" | sed -n 's/.*"vm_id": *\([0-9]*\).*/\1/p' | head -n 1)
 ./eptgatectl show "${svm:-0}" >/tmp/ectl.show 2>&1
 sed 's/^/EGCTL: /' /tmp/ectl.list /tmp/ectl.show
+# after eptgatectl (R's view goes 6 s after the stream; a walk of /proc is slow in L1):
+# R's QEMU, at hand when the back-pressure stream starts
+rpid=$(pid_of 'eg[.]role=R eg')
 # show's view counters: "switches N, exits N, ..." and "event_fallbacks N, doorbells N, ..."
 vexits=$(sed -n 's/^ *switches [0-9]*, exits \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 vbells=$(sed -n 's/.*event_fallbacks [0-9]*, doorbells \([0-9]*\),.*/\1/p' /tmp/ectl.show | head -n 1)
 scalls=$(sed -n 's/^L2 S stream1 done calls=\([0-9]*\).*/\1/p' /tmp/S.log)
+# S's back-pressure stream: stop R's QEMU (SIGSTOP, its vCPUs with it) for 3 s, 2 s into it
+i=0
+while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 S bp start' /tmp/S.log 2>/dev/null; do
+	i=$((i + 1)); sleep 0.5
+done
+sleep 2
+rstop=1
+if [ -n "$rpid" ] && kill -STOP "$rpid"; then
+	echo "# fast pair: R's QEMU (pid $rpid) stopped uptime=$(up)"
+	sleep 3
+	kill -CONT "$rpid" && rstop=0
+	echo "# fast pair: R's QEMU continued uptime=$(up)"
+fi
 # R's third stream: kill its QEMU in the middle, then start it again as R2
 i=0
 while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q '^L2 R stream3' /tmp/R.log 2>/dev/null; do
@@ -162,8 +190,31 @@ echo "# fast pair: R's QEMU killed (kill -9) uptime=$(up)"
 	./eptgatectl show "${svm:-0}" 2>&1 | sed "s/^/EGCTL+$((i * 5))s: /"
 done ) &
 wait $pr
-rguest R2 | relay R2 &
+# R2's RAM is a file of L1's (a shared memory backend, as vhost-user needs): L1 hashes it
+rguest R2 -object memory-backend-file,id=ram,size=128M,mem-path=/tmp/R2.ram,share=on \
+	-machine memory-backend=ram | relay R2 &
 pr2=$!
+# the hostile guest: S's wild mailboxes while R2 is stopped; R2's RAM hashed around them
+waitline() { # waitline FILE TEXT: up to L2_TIMEOUT s for a console line
+	i=0
+	while [ $i -lt "$L2_TIMEOUT" ] && ! grep -q "^$2" "$1" 2>/dev/null; do
+		i=$((i + 1)); sleep 1
+	done
+	grep -q "^$2" "$1" 2>/dev/null
+}
+h0= h1= h2= r2pid=
+if waitline /tmp/S.log 'L2 S wild ready'; then
+	r2pid=$(pid_of 'eg[.]role=R2 ')
+	[ -n "$r2pid" ] && kill -STOP "$r2pid" && h0=$(md5sum </tmp/R2.ram)
+	echo "# fast pair: R2 (pid ${r2pid:-?}) stopped, its RAM ${h0%% *} uptime=$(up)"
+	echo go >&4
+	waitline /tmp/S.log 'L2 S wild done' && h1=$(md5sum </tmp/R2.ram)
+	echo go >&4
+	waitline /tmp/S.log 'L2 S wild frame sent' && h2=$(md5sum </tmp/R2.ram)
+	echo "# fast pair: R2's RAM after the wild calls ${h1%% *}, after a frame ${h2%% *} uptime=$(up)"
+fi
+[ -n "$r2pid" ] && kill -CONT "$r2pid"
+echo go >&4
 wait $pr2
 wait $ps
 echo "# fast pair end uptime=$(up)"
@@ -204,13 +255,25 @@ for id in $EG_L2IDS_B; do pick B L2TAP "$id" /tmp/B.log; done
 for id in $EG_IDS; do pick egpeer EGPEER "$id" /tmp/egpeer.log; done
 ;; esac
 
-# --- the fast path (24) ------------------------------------------------------------------
+# --- the fast path (35) ------------------------------------------------------------------
 case " $PHASES " in *" fast "*)
 [ "$key_st" = 0 ]
 tap $? "the trampoline's signing certificate is in eptgate's keyring (key ${key:-?})"
 for id in $F_IDS_S; do pick S L2TAP "$id" /tmp/S.log; done
 for id in $F_IDS_R; do pick R L2TAP "$id" /tmp/R.log; done
 pick R2 L2TAP frecv4 /tmp/R2.log
+# R's QEMU: each RING_UP with the doorbell as a KVM irqfd (trace virtio_net_eptgate_ring_up)
+ups=$(grep -a -c 'virtio_net_eptgate_ring_up' /tmp/R.log)
+irqfds=$(grep -a -c 'virtio_net_eptgate_ring_up.*KVM irqfd 1 ' /tmp/R.log)
+[ "$ups" -ge 2 ] && [ "$irqfds" = "$ups" ]
+tap $? "R's QEMU linked its eptgate RX queue $ups times, $irqfds with the sender's doorbell as a KVM irqfd: $(grep -a -m 1 'virtio_net_eptgate_ring_up' /tmp/R.log | sed 's/^.*virtio_net_eptgate_ring_up/ring_up/')"
+[ "$rstop" = 0 ]
+tap $? "L1 stopped R's QEMU (pid ${rpid:-?}) for 3 s during S's back-pressure stream, then continued it"
+pick R2 L2TAP frecv5 /tmp/R2.log
+[ -n "$h0" ] && [ "$h0" = "$h1" ]
+tap $? "R2's 128 MiB of RAM, stopped, unchanged by S's wild mailboxes (md5 ${h0%% *} -> ${h1%% *})"
+[ -n "$h1" ] && [ -n "$h2" ] && [ "$h1" != "$h2" ]
+tap $? "and changed by one frame S sent through the fast path (md5 -> ${h2%% *}): the hash sees writes"
 [ -n "$vexits" ] && [ -n "$scalls" ] && [ "$vbells" -gt 0 ] 2>/dev/null &&
 	[ "$vexits" -le $((vbells + scalls / 10)) ]
 tap $? "eptgatectl show VM ${svm:-?} (S, pid ${spid:-?}): ${vexits:-?} exits in view 1 for ${scalls:-?} trampoline calls and ${vbells:-?} doorbells: no exit per batch but the doorbells"
