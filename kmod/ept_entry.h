@@ -58,7 +58,6 @@ enum { PG_LEVEL_4K = 1, PG_LEVEL_2M = 2, PG_LEVEL_1G = 3, PG_LEVEL_512G = 4 };
 
 /* EPTP bits 2:0 memory type, 5:3 walk length - 1, 6 A/D enable. */
 #define EG_EPTP_WALK_4		(3ULL << 3)
-#define EG_EPTP_AD		BIT_ULL(6)
 
 /* Index of gpa in the table at @level (EG_EPT_LEVELS: PML4 .. PG_LEVEL_4K: PT). */
 static inline unsigned int eg_ept_index(u64 gpa, int level)
@@ -115,11 +114,13 @@ static inline u32 eg_ept_access(u64 e)
 	return (u32)(e & EG_EPT_RWX);
 }
 
-/* The EPTP for a view: 4-level walk, @mt the paging-structure type. */
-static inline u64 eg_make_eptp(u64 root_hpa, u64 mt, bool ad)
+/*
+ * The EPTP for a view: 4-level walk, @mt the paging-structure type, no
+ * accessed/dirty flags (nothing reads them; KVM's own EPTP may have them).
+ */
+static inline u64 eg_make_eptp(u64 root_hpa, u64 mt)
 {
-	return (root_hpa & EG_EPT_ADDR_MASK) | EG_EPTP_WALK_4 | mt |
-	       (ad ? EG_EPTP_AD : 0);
+	return (root_hpa & EG_EPT_ADDR_MASK) | EG_EPTP_WALK_4 | mt;
 }
 
 /*

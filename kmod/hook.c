@@ -210,6 +210,17 @@ static u32 eg_view_of(struct eg_vm *vm, u64 eptp)
 	return 0;
 }
 
+/*
+ * A VMWRITE failed (VMfailValid; the VM-instruction error says why).  The
+ * hook writes fields it read or that KVM set up, so this is a bug of ours:
+ * it is reported once, as KVM's vmwrite_error() does, and the entry goes on.
+ */
+noinline void eg_vmwrite_error(unsigned long field, u64 value)
+{
+	pr_warn_once("eptgate: VMWRITE of field 0x%lx (value 0x%llx) failed: VM-instruction error %llu\n",
+		     field, value, eg_vmread(VM_INSTRUCTION_ERROR));
+}
+
 static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 			bool force_immediate_exit)
 {

@@ -97,7 +97,7 @@ int eg_view_create(struct eg_vm *vm, struct eptgate_view *arg)
 	}
 	atomic64_inc(&eg_counters.table_pages);	/* the sink */
 	view->id = id;
-	view->eptp = eg_make_eptp(__pa(view->root), eg_caps.eptp_mt, false);
+	view->eptp = eg_make_eptp(__pa(view->root), eg_caps.eptp_mt);
 
 	raw_spin_lock(&vm->mmu_lock);
 	view->instance = ++vm->view_seq;

@@ -25,7 +25,10 @@ static __always_inline u64 eg_vmread(unsigned long field)
 	return fail ? 0 : value;
 }
 
-static __always_inline bool eg_vmwrite(unsigned long field, u64 value)
+void eg_vmwrite_error(unsigned long field, u64 value);
+
+/* A VMWRITE; a failure is reported once, as KVM's vmwrite_error() does. */
+static __always_inline void eg_vmwrite(unsigned long field, u64 value)
 {
 	bool fail;
 
@@ -33,7 +36,8 @@ static __always_inline bool eg_vmwrite(unsigned long field, u64 value)
 		     : "=@ccbe"(fail)
 		     : [field] "r"(field), [value] "rm"(value)
 		     : "memory");
-	return !fail;
+	if (unlikely(fail))
+		eg_vmwrite_error(field, value);
 }
 
 /*
