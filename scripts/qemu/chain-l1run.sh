@@ -29,8 +29,8 @@ tap() { # tap STATUS TEXT
 IDS_A="castock caload calink caping casend capath caunload"
 IDS_B="cbstock cbchan cbload cblink cbrecv cbfwd cbunload"
 IDS_C="ccstock ccchan ccrecv ccq"
-# 4 in L1, 18 from the guests, 6 from eptgatectl, 1 for the QEMUs' exits
-echo "1..29"
+# 4 in L1, 18 from the guests, 7 from eptgatectl, 1 for the QEMUs' exits
+echo "1..30"
 
 v=$($Q -version 2>&1 | head -n 1)
 echo "$v" | grep -q "Debian $QEMU_VERSION"
@@ -104,10 +104,9 @@ done
 echo "# chain: A's stream is done uptime=$(up)"
 apid=$(pid_of CA) bpid=$(pid_of CB) cpid=$(pid_of CC)
 ./eptgatectl --json list >/tmp/ectl.list 2>&1
-# vm_of PID: the vm_id of the VM of that QEMU, from list's JSON ({"vm_id": N, "pid": P, ...})
-vm_of() { [ -n "$1" ] && tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$1[,}]" | sed -n 's/.*"vm_id": *\([0-9]*\).*/\1/p' | head -n 1; }
-# field PID KEY: a number of that VM's list entry
-field() { [ -n "$1" ] && tr '{' '\n' </tmp/ectl.list | grep "\"pid\": *$1[,}]" | sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" | head -n 1; }
+# field PID KEY [LIST]: a number of that QEMU's VM in list's JSON ({"vm_id": N, "pid": P, ...})
+field() { [ -n "$1" ] && tr '{' '\n' <"${3:-/tmp/ectl.list}" | grep "\"pid\": *$1[,}]" | sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" | head -n 1; }
+vm_of() { field "$1" vm_id "$2"; }
 avm=$(vm_of "$apid") bvm=$(vm_of "$bpid") cvm=$(vm_of "$cpid")
 for vm in $avm $bvm $cvm; do
 	./eptgatectl --json show "$vm" >"/tmp/ectl.show.$vm" 2>&1
@@ -120,6 +119,15 @@ wpeer() { tr '{' '\n' <"/tmp/ectl.show.$1" 2>/dev/null | sed -n '/"kind": *"wind
 # vstat VM KEY: that counter of VM's first view
 vstat() { sed -n "s/.*\"stats\": *{[^}]*\"$2\": *\([0-9]*\).*/\1/p" "/tmp/ectl.show.$1" 2>/dev/null | head -n 1; }
 echo "# chain: A pid ${apid:-?} vm ${avm:-?}, B pid ${bpid:-?} vm ${bvm:-?}, C pid ${cpid:-?} vm ${cvm:-?}"
+
+# C goes first (A stays 45 s, B 60 s after the stream): B's receiving side must stay
+i=0
+while [ $i -lt 240 ] && ! grep -q '^L1 qemu CC exit' /tmp/CC.log 2>/dev/null; do
+	i=$((i + 1)); sleep 0.5
+done
+./eptgatectl --json list >/tmp/ectl.list2 2>&1
+sed 's/^/EGCTL after C: /' /tmp/ectl.list2
+apid2=$(pid_of CA)
 
 wait $pa
 wait $pb
@@ -159,6 +167,13 @@ tap $? "A's view counters: doorbells ${ab:-?} (> 0), switches ${as:-?}, exits ${
 bb=$(vstat "$bvm" doorbells) bs=$(vstat "$bvm" switches) be=$(vstat "$bvm" exits)
 [ "${bb:-0}" -gt 0 ] 2>/dev/null
 tap $? "B's view counters: doorbells ${bb:-?} (> 0), switches ${bs:-?}, exits ${be:-?}"
+
+# C gone: B's grant to A and A's window onto B are still there
+L2=/tmp/ectl.list2
+bg2=$(field "$bpid" grants $L2) bp2=$(field "$bpid" peer_windows $L2)
+aw2=$(field "$apid" windows $L2) cvm2=$(vm_of "$cpid" $L2)
+[ -n "$apid2" ] && [ -z "$cvm2" ] && [ "$bg2" = 1 ] && [ "$bp2" = 1 ] && [ "$aw2" = 1 ]
+tap $? "C's QEMU gone (C bound: ${cvm2:-no}; A still running: ${apid2:+yes}): B keeps its grant to A (grants ${bg2:-?}, peer_windows ${bp2:-?}) and A its window (${aw2:-?})"
 
 # --- the QEMUs (1) -------------------------------------------------------------------------
 ea=$(sed -n 's/^L1 qemu CA exit \([0-9]*\).*/\1/p' /tmp/CA.log)
