@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # run.sh of the chain-test payload (scripts/qemu/chain-test.sh): runs in L1, the Debian 6.1
 # kernel inside the emulated CPU with kvm-intel loaded, as `cd /eptgate && sh ./run.sh`.
-# A service chain of three L2 guests, A -> B -> C, with eptgate's QEMU (patch 0006: B's
+# A service chain of three L2 guests, A -> B -> C, with eptgate's QEMU (patch 0008: B's
 # QEMU is receiver and sender on one binding):
 #
 #   A: virtio-net (dgram to B's first NIC: the way back) + eptgate-pci -> B's socket

@@ -6,7 +6,7 @@
 #   A (eptgate-pci + eptgate_net) sends a counted egudp stream to C through its fast path
 #   into B's stock virtio_net (the eptgate queue pair); B forwards it with the kernel's IP
 #   forwarding out through its own eptgate-pci + eptgate_net into C's stock virtio_net.
-#   B's QEMU is receiver and sender at once: one binding shared by both devices (patch 0006).
+#   B's QEMU is receiver and sender at once: one binding shared by both devices (patch 0008).
 #
 # Builds what pair-test.sh builds (cached: QEMU, the 6.1 kernel, eptgate.ko, eptgate_net.ko,
 # the signed trampoline), makes the pair test's payload (mkpayload.sh, unchanged), then
