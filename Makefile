@@ -252,12 +252,17 @@ all: guest
 # `make qemu`: KVM-only qemu-system-x86_64 from Debian's source + qemu/patches,
 # cached in build/qemu.  `make check-qemu`: that build, then two L2 Linux VMs
 # (q35, virtio-net-pci) inside the emulated CPU: ping + a counted UDP stream.
-.PHONY: qemu check-qemu
+.PHONY: qemu check-qemu check-chain
 qemu:
 	scripts/qemu/build.sh
 
 check-qemu:
 	scripts/qemu/check.sh
+
+# A service chain A -> B -> C of three L2 VMs: A's stream through B's IP
+# forwarding to C over two eptgate links (scripts/qemu/chain-test.sh).
+check-chain:
+	scripts/qemu/chain-test.sh
 
 # ---- the sending guest's driver (guest/linux, Documentation/guest.rst) -----
 # eptgate_net.ko for the L2 guests' kernel (Debian 6.1), W=1, no warnings,

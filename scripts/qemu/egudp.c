@@ -147,7 +147,9 @@ static int do_recv(int fd, double tmo)
 
 		if (t_end && now() - t_end > 1.0)
 			break;	/* answered END; 1 s for repeats and late duplicates */
-		if (left <= 0 || !wait_in(fd, t_end ? 0.2 : left))
+		if (left <= 0)
+			break;	/* -t ran out: report what came */
+		if (!wait_in(fd, t_end ? 0.2 : left))
 			continue;
 		plen = sizeof(peer);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
