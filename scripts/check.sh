@@ -82,6 +82,8 @@ tap unit "$L/unit.log"
 stage fuzz make -s fuzz FUZZ_SECONDS="${CHECK_FUZZ_SECONDS:-20}"
 stage trampoline-blob make -s guest
 stage lint make -s lint
+# every reST file of the tree as docutils reads it, warnings included
+stage docs bash -c 'for f in $(git ls-files "*.rst"); do rst2html --strict "$f" >/dev/null || exit 1; done'
 # Spectre v1: view-id subscripts in kmod/ clamped (and the lint fails on a mutant)
 scripts/lint/nospec-check.sh >"$L/nospec.log" 2>&1
 nospec_rc=$?
