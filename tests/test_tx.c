@@ -859,6 +859,18 @@ static void test_pkt_len(void)
 		  p->used->ring[0].len == 12 + 14,
 		  "bad packet lengths fail with err_pkt_len, the others go through, in order");
 	peer_free(p);
+
+	/* a buffer that could hold more than EG_TX_PKT_MAX */
+	p = peer_new(4, 0, 70000);
+	post1(p, 70000);
+	post1(p, 70000);
+	pk[0] = (struct eg_tx_pkt){ P, 65537, 0 };
+	pk[1] = (struct eg_tx_pkt){ P, 65536, 0 };
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);
+	TAP_CHECK(r == 2 && pk[0].status == EG_TX_E_PKT_LEN && pk[1].status == EG_TX_OK &&
+		  p->used->idx == 1 && p->used->ring[0].len == 12 + 65536,
+		  "65537 B fails even where a buffer could hold it; 65536 B goes");
+	peer_free(p);
 }
 
 static void test_too_small(void)
@@ -1018,19 +1030,57 @@ static void test_shadow(void)
 		post1(p, 64);
 	pk[0].data = P;
 	pk[0].len = 300 * 64 - 12;
-	r = eg_tx_burst(&p->q, pk, 1, &p->st);
-	TAP_CHECK(r == 1 && pk[0].status == EG_TX_E_TOO_SMALL && p->st.err_too_small == 1 &&
-		  p->used->idx == 0 && p->q.last_avail_idx == 0 && p->st.publishes == 0,
-		  "MRG_RXBUF, a packet over more than 256 buffers: too small, nothing consumed");
-	/* its data went over the buffers' early headers: they are written again */
-	pk[0].data = P + 7;
-	pk[0].len = 40;
-	pk[1].data = P + 9;
+	/* the next two go into buffers that attempt wrote over */
+	pk[1].data = P + 7;
 	pk[1].len = 40;
-	r = eg_tx_burst(&p->q, pk, 2, &p->st);
-	TAP_CHECK(r == 2 && pk[0].status == EG_TX_OK && pk[1].status == EG_TX_OK &&
-		  p->used->idx == 2 && pkt_at(p, 0, P + 7, 40, 1) && pkt_at(p, 1, P + 9, 40, 1),
+	pk[2].data = P + 9;
+	pk[2].len = 40;
+	r = eg_tx_burst(&p->q, pk, 3, &p->st);
+	TAP_CHECK(r == 3 && pk[0].status == EG_TX_E_TOO_SMALL && p->st.err_too_small == 1 &&
+		  p->q.last_avail_idx == 2 && p->st.publishes == 1,
+		  "MRG_RXBUF, a packet over more than 256 buffers: too small, nothing consumed");
+	TAP_CHECK(pk[1].status == EG_TX_OK && pk[2].status == EG_TX_OK && p->used->idx == 2 &&
+		  pkt_at(p, 0, P + 7, 40, 1) && pkt_at(p, 1, P + 9, 40, 1),
 		  "after that attempt, the next packets in its buffers have their own headers");
+	peer_free(p);
+
+	/* 250 staged by tx_one, then 63 on the fast path in the same burst */
+	{
+		struct eg_tx_pkt pk64[64];
+
+		p = peer_new(1024, F(VIRTIO_NET_F_MRG_RXBUF), 64);
+		for (int j = 0; j < 1024; j++)
+			post1(p, 64);
+		pk64[0] = (struct eg_tx_pkt){ P, 250 * 64 - 12, 0 };
+		for (int j = 1; j < 64; j++)
+			pk64[j] = (struct eg_tx_pkt){ P + j, 40, 0 };
+		r = eg_tx_burst(&p->q, pk64, 64, &p->st);
+		ok = r == 64 && p->used->idx == 313 && pkt_at(p, 0, P, 250 * 64 - 12, 250);
+		for (int j = 1; j < 64; j++)
+			ok &= pk64[j].status == EG_TX_OK && pkt_at(p, 249 + j, P + j, 40, 1);
+		TAP_CHECK(ok && p->st.sent == 64 && err_sum(&p->st) == 0,
+			  "a 250-buffer packet, then 63 small ones in one burst: 313 elements in order");
+		peer_free(p);
+	}
+}
+
+/* avail->idx moved back behind entries already prepared: they are not used. */
+static void test_avail_idx_back(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[4];
+	unsigned int r;
+
+	for (int j = 0; j < 4; j++) {
+		post1(p, 2048);
+		pk[j] = (struct eg_tx_pkt){ P, 60, 0 };
+	}
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares up to entry 3 */
+	p->avail->idx = 2;
+	r += eg_tx_burst(&p->q, pk, 4, &p->st);
+	TAP_CHECK(r == 2 && p->used->idx == 2 && p->q.last_avail_idx == 2 &&
+		  p->st.backpressure == 1 && pk[0].status == EG_TX_PENDING,
+		  "avail idx moved back: the entries past it are not used, though prepared");
 	peer_free(p);
 }
 
@@ -1282,6 +1332,7 @@ int main(void)
 	test_mrg();
 	test_shadow();
 	test_read_once();
+	test_avail_idx_back();
 	test_notify();
 	test_avail_idx();
 	test_avail_idx_cached();

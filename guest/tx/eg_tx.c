@@ -21,11 +21,14 @@
  *      ahead of where the burst started, or behind what the burst has
  *      consumed: the ring is corrupt, err_avail_idx, and the burst goes
  *      on with the entries known to be posted.
- *   1b. Claim the lines the burst will write (prepare_bufs(),
- *      prefetch_used(); and at the end the next burst's buffers): the
- *      header is written ahead into each valid posted head buffer, the
- *      used elements are prefetched -- see there: the one place that
- *      reads peer fields a second time, deciding only that early header.
+ *   1b. Prepare the entries the burst will use (prepare_bufs(); at the
+ *      end of a burst already the next burst's, as far as they are known):
+ *      each avail entry and its head descriptor are read once, validated,
+ *      kept in q->pre[] for the fast path, and the header is written ahead
+ *      into each usable head buffer, which claims its line; the used
+ *      elements are prefetched (prefetch_used()).  An entry the fast path
+ *      declines goes to tx_one(), which reads the ring itself and decides
+ *      only on its own reads.
  *   2. Packets in order.  A packet is hdr(12) ++ data, written as one byte
  *      stream over a chain's descriptors, continuing into further chains
  *      only with VIRTIO_NET_F_MRG_RXBUF (then num_buffers is patched into
@@ -744,12 +747,15 @@ static void publish(struct eg_txq *q, struct burst *b, uint16_t old,
  * buffer is the device's to write until it is returned, the header is the
  * same constant for every packet (num_buffers 1, patched later for a
  * mergeable packet), and a store, unlike a prefetch, is sure to leave the
- * line owned by this core (PREFETCHW did not, bench/README.rst).  The decision to write is made here,
- * on this pass's own reads of the avail entry and the head descriptor,
- * with the same checks as every other write (desc_usable(), in_ring());
- * the pass decides nothing else: tx_fast() and tx_one() read the entry and
- * the descriptor again and write the header again.  A peer that rewrites
- * its ring in between gains a header in a buffer it had posted.
+ * line owned by this core (PREFETCHW did not, bench/README.rst).  The
+ * decision to write is made here, on this pass's own reads of the avail
+ * entry and the head descriptor, with the same checks as every other
+ * write (desc_usable(), in_ring()), and the fast path delivers on the same
+ * reads (q->pre[]): a descriptor is the device's from its posting to its
+ * return, so a peer that rewrites one after posting it gets the packet
+ * where it said when read, inside the window and off the ring as ever.
+ * tx_one() reads what it uses again and writes its own header; an attempt
+ * it rolls back, having written over prepared headers, drops q->pre[].
  */
 
 /*
