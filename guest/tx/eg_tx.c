@@ -921,7 +921,9 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	pend = pkts + n;
 again:
 	a = a0 = q->last_avail_idx;
-	lim = q->pf_end;	/* <= a + qsize: fits the whole budget */
+	lim = q->pf_end;
+	if ((uint16_t)(lim - a) > b.budget)
+		lim = (uint16_t)(a + b.budget);
 	cnt = b.cnt;
 	while (p != pend) {
 		if (a != lim) {
@@ -970,7 +972,8 @@ stop:
 	/* the ring ran out: ask for a notification, once, and look again */
 	if (p != pend && !asked) {
 		asked = 1;
-		if (want_notify(q, &b, st)) {
+		/* a spent budget (a loop) stays spent: not counted again */
+		if (want_notify(q, &b, st) && b.budget) {
 			trim_pre(q, &b);
 			goto again;
 		}
