@@ -896,6 +896,8 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	uint16_t old = q->used_idx, a, a0, lim;
 	struct eg_tx_pkt *p, *pend;
 	const struct eg_tx_pre *pre = q->pre;
+	const eg_le16 *ring = q->avail->ring;
+	uint16_t mask = q->mask;
 	struct burst b;
 	uint64_t bytes = 0;
 	uint32_t cnt;
@@ -930,8 +932,14 @@ again:
 			const struct eg_tx_pre *e = &pre[a % EG_TX_BURST_MAX];
 			uint32_t len = p->len;
 
-			/* EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, and it fits */
-			if (len - EG_TX_PKT_MIN < e->room && p->data) {
+			/*
+			 * EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, it fits, and the
+			 * entry still names that head: a driver that withdrew
+			 * and reposted its entries gets them used in its order
+			 * (tx_one() reads the entry afresh).
+			 */
+			if (len - EG_TX_PKT_MIN < e->room && p->data &&
+			    vq_ld16(&ring[a & mask]) == e->head) {
 				b.shadow[cnt++] = e->head |
 						  (uint64_t)(EG_TX_HDR_LEN + len) << 32;
 				eg_copy_pkt(e->data, p->data, len);
