@@ -59,7 +59,7 @@ DESTDIR ?=
 RST2MAN ?= $(firstword $(shell command -v rst2man rst2man.py 2>/dev/null))
 
 .PHONY: all module modules-all selftests unit fuzz fuzz-build lint check check-smp \
-	demo demo-views deps clean bench dkms-install dkms-check eptgatectl install
+	demo demo-views deps clean bench bench-ir dkms-install dkms-check eptgatectl install
 
 all: module selftests $(B)/eptgatectl/eptgatectl
 
@@ -213,6 +213,10 @@ dkms-check:
 # vhost-user, memif and a copy ring; bench/README.rst.
 bench:
 	EG_TX_CFLAGS="$(TRAMP_CFLAGS)" bench/run.sh
+
+# Only the instructions per packet (callgrind), a minute: bench/README.rst.
+bench-ir:
+	EG_TX_CFLAGS="$(TRAMP_CFLAGS)" bench/ir.sh
 
 clean:
 	rm -rf $(B)

@@ -6,8 +6,11 @@
  * changes between bursts.  Invariants, per burst:
  *  - the only bytes of the window that change are in descriptors that are
  *    legal device-writable buffers (WRITE, not INDIRECT, non-empty, inside
- *    the window, off the ring) and the used ring's idx and elements; the
- *    window is its own allocation, so ASan sees anything outside it;
+ *    the window, off the ring) now or in the burst before (an avail entry
+ *    and its descriptor are read once, possibly at the end of the burst
+ *    before: eg_tx.c's prepare_bufs()), and the used ring's idx and
+ *    elements; the window is its own allocation, so ASan sees anything
+ *    outside it;
  *  - ret <= min(n, 64) == finished packets: d(sent) + d(err_pkt_len) +
  *    d(err_too_small); statuses match; the rest are EG_TX_PENDING;
  *  - at most one publish and one notification; published used elements
@@ -101,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rd r = { data, size, 0 };
 	uint8_t *win = calloc(1, WIN), *snap = malloc(WIN), *allow = malloc(WIN);
 	struct eg_tx_pkt pk[70];
+	struct virtq_desc *prev = NULL;	/* the descriptors in the burst before */
+	int have_prev = 0;
 	struct eg_tx_stats st;
 	struct eg_txq q;
 	struct eg_txq_cfg c;
@@ -139,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	CHECK(q.desc_hi <= WIN && q.avail_hi <= WIN && q.used_hi <= WIN);
 	qs = q.qsize;
+	prev = calloc(qs, sizeof(*prev));
 
 	for (i = 0; i < qs; i++)
 		put_desc(&r, &q.desc[i]);
@@ -170,6 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct virtq_desc d = q.desc[i];
 
 			if (legal_buf(&q, d.addr, d.len, d.flags, &o))
+				memset(allow + o, 1, d.len);
+			d = prev[i];
+			if (have_prev && legal_buf(&q, d.addr, d.len, d.flags, &o))
 				memset(allow + o, 1, d.len);
 		}
 		memset(allow + q.used_lo + 2, 1, 2 + 8ull * qs);
@@ -216,6 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(nonzero == st.sent - s0.sent);
 		CHECK(st.chains_dropped - s0.chains_dropped ==
 		      (uint16_t)(nw - old) - nonzero);
+		memcpy(prev, q.desc, qs * sizeof(prev[0]));
+		have_prev = 1;
 
 		/* the peer changes things before the next burst */
 		for (k = g8(&r) % 5; k; k--) {
@@ -243,6 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 out:
+	free(prev);
 	free(win);
 	free(snap);
 	free(allow);

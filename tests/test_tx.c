@@ -859,6 +859,18 @@ static void test_pkt_len(void)
 		  p->used->ring[0].len == 12 + 14,
 		  "bad packet lengths fail with err_pkt_len, the others go through, in order");
 	peer_free(p);
+
+	/* a buffer that could hold more than EG_TX_PKT_MAX */
+	p = peer_new(4, 0, 70000);
+	post1(p, 70000);
+	post1(p, 70000);
+	pk[0] = (struct eg_tx_pkt){ P, 65537, 0 };
+	pk[1] = (struct eg_tx_pkt){ P, 65536, 0 };
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);
+	TAP_CHECK(r == 2 && pk[0].status == EG_TX_E_PKT_LEN && pk[1].status == EG_TX_OK &&
+		  p->used->idx == 1 && p->used->ring[0].len == 12 + 65536,
+		  "65537 B fails even where a buffer could hold it; 65536 B goes");
+	peer_free(p);
 }
 
 static void test_too_small(void)
@@ -961,6 +973,145 @@ static void test_mrg(void)
 	TAP_CHECK(r == 1 && p->rx.pkts == 1 && p->rx.errors == 0 && p->rx.num_buffers == 4 &&
 		  p->guard_errors == 0,
 		  "MRG: header split over 4-, 7-, 3-byte buffers, num_buffers 4 patched across them");
+	peer_free(p);
+}
+
+/* The header and data of the packet starting at used element k. */
+static int pkt_at(struct peer *p, unsigned int k, const uint8_t *data, uint32_t len,
+		  unsigned int nbufs)
+{
+	static uint8_t buf[12 + EG_TX_PKT_MAX];
+	uint32_t got = 0;
+
+	for (unsigned int j = 0; j < nbufs; j++) {
+		struct virtq_used_elem e = p->used->ring[(k + j) & (p->qsize - 1)];
+
+		if (e.id >= p->qsize || got + e.len > sizeof(buf))
+			return 0;
+		memcpy(buf + got, slot_of(p, e.id) + GUARD, e.len);
+		got += e.len;
+	}
+	for (unsigned int j = 0; j < 10; j++)
+		if (buf[j])
+			return 0;
+	return got == 12 + len && buf[10] == (uint8_t)nbufs && buf[11] == (uint8_t)(nbufs >> 8) &&
+	       !memcmp(buf + 12, data, len);
+}
+
+/*
+ * Used elements are staged per burst (EG_TX_SHADOW, 256): more in one burst
+ * go out early, in order; one mergeable packet takes at most 256 buffers.
+ */
+static void test_shadow(void)
+{
+	struct peer *p = peer_new(1024, F(VIRTIO_NET_F_MRG_RXBUF), 64);
+	struct eg_tx_pkt pk[3];
+	unsigned int r;
+	int ok = 1;
+
+	for (int j = 0; j < 1024; j++)
+		post1(p, 64);
+	for (int j = 0; j < 3; j++) {
+		pk[j].data = P + 1000 * j;
+		pk[j].len = 100 * 64 - 12;	/* 100 buffers each */
+	}
+	r = eg_tx_burst(&p->q, pk, 3, &p->st);
+	for (int j = 0; j < 3; j++)
+		ok &= pk[j].status == EG_TX_OK && pkt_at(p, 100 * j, P + 1000 * j, pk[j].len, 100);
+	TAP_CHECK(r == 3 && ok && p->used->idx == 300 && p->st.used == 300 &&
+		  p->st.publishes == 1 && p->st.sent == 3 && err_sum(&p->st) == 0,
+		  "300 used elements in one burst (shadow 256): in order, intact, one publish");
+	consume(p, ~0u, 0);
+	TAP_CHECK(p->guard_errors == 0 && p->dup_errors == 0, "shadow: guards intact");
+	peer_free(p);
+
+	p = peer_new(1024, F(VIRTIO_NET_F_MRG_RXBUF), 64);
+	for (int j = 0; j < 1024; j++)
+		post1(p, 64);
+	pk[0].data = P;
+	pk[0].len = 300 * 64 - 12;
+	/* the next two go into buffers that attempt wrote over */
+	pk[1].data = P + 7;
+	pk[1].len = 40;
+	pk[2].data = P + 9;
+	pk[2].len = 40;
+	r = eg_tx_burst(&p->q, pk, 3, &p->st);
+	TAP_CHECK(r == 3 && pk[0].status == EG_TX_E_TOO_SMALL && p->st.err_too_small == 1 &&
+		  p->q.last_avail_idx == 2 && p->st.publishes == 1,
+		  "MRG_RXBUF, a packet over more than 256 buffers: too small, nothing consumed");
+	TAP_CHECK(pk[1].status == EG_TX_OK && pk[2].status == EG_TX_OK && p->used->idx == 2 &&
+		  pkt_at(p, 0, P + 7, 40, 1) && pkt_at(p, 1, P + 9, 40, 1),
+		  "after that attempt, the next packets in its buffers have their own headers");
+	peer_free(p);
+
+	/* 250 staged by tx_one, then 63 on the fast path in the same burst */
+	{
+		struct eg_tx_pkt pk64[64];
+
+		p = peer_new(1024, F(VIRTIO_NET_F_MRG_RXBUF), 64);
+		for (int j = 0; j < 1024; j++)
+			post1(p, 64);
+		pk64[0] = (struct eg_tx_pkt){ P, 250 * 64 - 12, 0 };
+		for (int j = 1; j < 64; j++)
+			pk64[j] = (struct eg_tx_pkt){ P + j, 40, 0 };
+		r = eg_tx_burst(&p->q, pk64, 64, &p->st);
+		ok = r == 64 && p->used->idx == 313 && pkt_at(p, 0, P, 250 * 64 - 12, 250);
+		for (int j = 1; j < 64; j++)
+			ok &= pk64[j].status == EG_TX_OK && pkt_at(p, 249 + j, P + j, 40, 1);
+		TAP_CHECK(ok && p->st.sent == 64 && err_sum(&p->st) == 0,
+			  "a 250-buffer packet, then 63 small ones in one burst: 313 elements in order");
+		peer_free(p);
+	}
+}
+
+/* avail->idx moved back behind entries already prepared: they are not used. */
+static void test_avail_idx_back(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[4];
+	unsigned int r;
+
+	for (int j = 0; j < 4; j++) {
+		post1(p, 2048);
+		pk[j] = (struct eg_tx_pkt){ P, 60, 0 };
+	}
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares up to entry 3 */
+	p->avail->idx = 2;
+	r += eg_tx_burst(&p->q, pk, 4, &p->st);
+	TAP_CHECK(r == 2 && p->used->idx == 2 && p->q.last_avail_idx == 2 &&
+		  p->st.backpressure == 1 && pk[0].status == EG_TX_PENDING,
+		  "avail idx moved back: the entries past it are not used, though prepared");
+	peer_free(p);
+}
+
+/*
+ * An avail entry and its head descriptor are read once: rewritten after
+ * eg_tx_burst() prepared them (at the end of the burst before), the packet
+ * goes where they said when read, and nowhere else.
+ */
+static void test_read_once(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+	int h0, h1;
+	uint64_t a1;
+	unsigned int r;
+
+	h0 = post1(p, 1000);
+	h1 = post1(p, 1000);
+	r = eg_tx_burst(&p->q, pk, 1, &p->st);	/* prepares entry 1 at its end */
+	a1 = p->desc[h1].addr;
+	p->desc[h1].addr = p->desc[h0].addr;	/* now the first packet's buffer */
+	p->desc[h1].len = 2;
+	r += eg_tx_burst(&p->q, pk + 1, 1, &p->st);
+	TAP_CHECK(r == 2 && p->used->idx == 2 && p->used->ring[1].id == (uint32_t)h1 &&
+		  !memcmp(p->win + (a1 - GPA_BASE) + 12, P + 60, 60) &&
+		  !memcmp(slot_of(p, h0) + GUARD + 12, P, 60) && err_sum(&p->st) == 0,
+		  "descriptor rewritten after it was read: the packet goes where it said then");
+	p->desc[h1].addr = a1;
+	p->desc[h1].len = 1000;
+	consume(p, ~0u, 0);
+	TAP_CHECK(p->guard_errors == 0, "read once: guards intact");
 	peer_free(p);
 }
 
@@ -1179,6 +1330,9 @@ int main(void)
 	test_notify_ask();
 	test_too_small();
 	test_mrg();
+	test_shadow();
+	test_read_once();
+	test_avail_idx_back();
 	test_notify();
 	test_avail_idx();
 	test_avail_idx_cached();

@@ -21,18 +21,25 @@
  *      ahead of where the burst started, or behind what the burst has
  *      consumed: the ring is corrupt, err_avail_idx, and the burst goes
  *      on with the entries known to be posted.
- *   1b. Claim the lines the burst will write (prepare_bufs(),
- *      prefetch_used(); and at the end the next burst's buffers): the
- *      header is written ahead into each valid posted head buffer, the
- *      used elements are prefetched -- see there: the one place that
- *      reads peer fields a second time, deciding only that early header.
+ *   1b. Prepare the entries the burst will use (prepare_bufs(); at the
+ *      end of a burst already the next burst's, as far as they are known):
+ *      each avail entry and its head descriptor are read once, validated,
+ *      kept in q->pre[] for the fast path, and the header is written ahead
+ *      into each usable head buffer, which claims its line; the used
+ *      elements are prefetched (prefetch_used()).  An entry the fast path
+ *      declines goes to tx_one(), which reads the ring itself and decides
+ *      only on its own reads.
  *   2. Packets in order.  A packet is hdr(12) ++ data, written as one byte
  *      stream over a chain's descriptors, continuing into further chains
  *      only with VIRTIO_NET_F_MRG_RXBUF (then num_buffers is patched into
  *      the first chain's header before publishing).
- *   3. Used elements are written as chains complete; used->idx is stored
+ *   3. Used elements are staged as chains complete in a private shadow
+ *      array (struct burst), never in the peer's ring: a rollback is one
+ *      index reset.  publish() writes them out in order, stores used->idx
  *      once, after a write barrier; then a full barrier, then used_event
  *      (or avail->flags) is read once and the doorbell rung at most once.
+ *      The used ring is written only there, each element once, and only
+ *      with its final value.
  *
  * Error policy (the peer's ring is hostile):
  *   - Bad chain (head index >= qsize; next >= qsize; INDIRECT; no WRITE;
@@ -42,7 +49,7 @@
  *     (no buffer leaks in the driver; a used length shorter than the
  *     header is a dropped short frame to virtio-net).  With MRG_RXBUF the
  *     packet's earlier buffers in this attempt are returned with len 0 as
- *     well.  The packet itself is not failed: it goes on to the next chain.
+ *     well (their staged lengths are zeroed before anything is written).  The packet itself is not failed: it goes on to the next chain.
  *     Nothing is delivered twice: a packet is only counted once a chain
  *     with its full length is in the used ring.
  *   - Loop: no more than qsize descriptors are walked per burst (a sane
@@ -96,32 +103,72 @@ void __asan_storeN(void *p, eg_size_t n);
 #endif
 
 /*
- * The packet copy.  From 8 to EG_COPY_SMALL bytes, 8-byte moves, the last
- * one overlapping the one before: measured +9 % at 64 B over rep movsb,
- * whose start-up dominates such a copy on this kind of machine.  Shorter
- * (a piece of a packet in a small descriptor) or longer, rep movsb.
+ * The packet copy.  From 8 to EG_COPY_SMALL bytes, general-register moves
+ * (the trampoline has no vector registers) without a loop: two or four
+ * blocks, the second half's overlapping the first's; rep movsb's start-up
+ * costs more than such a copy (bench/README.rst).  Shorter (a piece of a
+ * packet in a small descriptor) or longer, rep movsb.
  */
 #define EG_COPY_SMALL	128
 
-static inline void eg_copy(void *dst, const void *src, eg_size_t n)
+#define EG_INLINE	inline __attribute__((always_inline))
+
+static EG_INLINE void eg_mov8(uint8_t *d, const uint8_t *s)
+{
+	uint64_t t;
+
+	__builtin_memcpy(&t, s, 8);
+	__builtin_memcpy(d, &t, 8);
+}
+
+static EG_INLINE void eg_mov16(uint8_t *d, const uint8_t *s)
+{
+	uint64_t t0, t1;
+
+	__builtin_memcpy(&t0, s, 8);
+	__builtin_memcpy(&t1, s + 8, 8);
+	__builtin_memcpy(d, &t0, 8);
+	__builtin_memcpy(d + 8, &t1, 8);
+}
+
+static EG_INLINE void eg_mov32(uint8_t *d, const uint8_t *s)
+{
+	eg_mov16(d, s);
+	eg_mov16(d + 16, s + 16);
+}
+
+/* 8 <= n <= 64: two blocks of 32, 16 or 8 bytes, the second overlapping */
+static EG_INLINE void eg_copy_64(uint8_t *d, const uint8_t *s, eg_size_t n)
+{
+	if (n >= 32) {
+		eg_mov32(d, s);
+		eg_mov32(d + n - 32, s + n - 32);
+	} else if (n >= 16) {
+		eg_mov16(d, s);
+		eg_mov16(d + n - 16, s + n - 16);
+	} else {
+		eg_mov8(d, s);
+		eg_mov8(d + n - 8, s + n - 8);
+	}
+}
+
+static EG_INLINE void eg_copy(void *dst, const void *src, eg_size_t n)
 {
 #ifdef EG_ASAN
 	__asan_loadN(src, n);
 	__asan_storeN(dst, n);
 #endif
-	if (n >= 8 && n <= EG_COPY_SMALL) {
+	if (n - 8 <= EG_COPY_SMALL - 8) {
 		uint8_t *d = dst;
 		const uint8_t *s = src;
-		eg_size_t k;
-		uint64_t t;
 
-		for (k = 0; k + 8 <= n; k += 8) {
-			__builtin_memcpy(&t, s + k, 8);
-			__builtin_memcpy(d + k, &t, 8);
-		}
-		if (k < n) {
-			__builtin_memcpy(&t, s + n - 8, 8);
-			__builtin_memcpy(d + n - 8, &t, 8);
+		if (n > 64) {
+			eg_mov32(d, s);
+			eg_mov32(d + 32, s + 32);
+			eg_mov32(d + n - 64, s + n - 64);
+			eg_mov32(d + n - 32, s + n - 32);
+		} else {
+			eg_copy_64(d, s, n);
 		}
 		return;
 	}
@@ -129,6 +176,19 @@ static inline void eg_copy(void *dst, const void *src, eg_size_t n)
 			     : "+D"(dst), "+S"(src), "+c"(n)
 			     :
 			     : "memory");
+}
+
+/*
+ * The fast path's copy: a whole packet, so n >= EG_TX_PKT_MIN (> 8), and
+ * the common sizes first.  ASan sees these moves itself.
+ */
+static EG_INLINE void eg_copy_pkt(uint8_t *d, const uint8_t *s, uint32_t n)
+{
+	_Static_assert(EG_TX_PKT_MIN >= 8, "eg_copy_pkt: at least one 8-byte move");
+	if (n > 64)
+		eg_copy(d, s, n);	/* its first test is n <= EG_COPY_SMALL */
+	else
+		eg_copy_64(d, s, n);
 }
 
 /*
@@ -187,7 +247,8 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	uint64_t dlo, alo, ulo, dn, an, un;
 	uint32_t n = c->qsize;
 
-	if (!c->win || !c->win_len || c->win_gpa + c->win_len <= c->win_gpa ||
+	if (!c->win || !c->win_len || c->win_len > EG_TX_WIN_MAX ||
+	    c->win_gpa + c->win_len <= c->win_gpa ||
 	    (uintptr_t)c->win + c->win_len <= (uintptr_t)c->win ||
 	    (((uintptr_t)c->win | c->win_gpa) & 15))
 		return EG_TX_INIT_EWINDOW;
@@ -226,6 +287,9 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	q->ring_hi = dlo + dn > alo + an ? dlo + dn : alo + an;
 	if (ulo + un > q->ring_hi)
 		q->ring_hi = ulo + un;
+	q->tail_gpa = q->win_gpa + q->ring_hi;
+	q->tail_len = q->win_len - q->ring_hi;
+	q->tail = q->win + q->ring_hi;
 	q->qsize = n;
 	q->mask = (uint16_t)(n - 1);
 	q->features = c->features;
@@ -242,6 +306,17 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	return EG_TX_INIT_OK;
 }
 
+/*
+ * Used elements staged per burst.  A burst stages at most one per avail
+ * entry it consumes, so at most qsize; publish() writes them all out.  When
+ * the array fills up mid-burst, the elements of finished packets are
+ * written out early (flush_shadow(); used->idx still waits for publish()):
+ * only one packet's attempt must fit, so a mergeable packet takes at most
+ * EG_TX_SHADOW buffers (more: err_too_small, as when the ring cannot hold
+ * it).  DPDK's vhost stages its used elements the same way.
+ */
+#define EG_TX_SHADOW	256
+
 /* Per-burst scratch (on the private stack). */
 struct burst {
 	uint16_t start;		/* last_avail_idx when the burst began */
@@ -249,6 +324,9 @@ struct burst {
 	uint8_t fresh;		/* avail->idx was read in this burst */
 	uint8_t bad_idx;	/* ... and was insane (counted once) */
 	uint32_t budget;	/* descriptors that may still be walked */
+	uint32_t cnt;		/* staged elements: shadow[0, cnt) */
+	/* id | len << 32; shadow[k] goes to used ring entry q->used_idx + k */
+	uint64_t shadow[EG_TX_SHADOW];
 };
 
 /*
@@ -386,10 +464,12 @@ static void bad_desc(uint16_t flags, uint32_t len, struct eg_tx_stats *st)
 }
 
 /* fill_chain() results */
-#define CH_DONE		0	/* the stream ended inside this chain */
-#define CH_END		1	/* the chain ended first (all of it written) */
-#define CH_BAD		2	/* validation error, counted */
-#define CH_LOOP		3	/* descriptor budget exhausted, counted */
+enum {
+	CH_DONE,	/* the stream ended inside this chain */
+	CH_END,		/* the chain ended first (all of it written) */
+	CH_BAD,		/* validation error, counted */
+	CH_LOOP,	/* descriptor budget exhausted, counted */
+};
 
 /*
  * Write the stream from s->off into the chain at head (a valid index),
@@ -448,13 +528,52 @@ static int fill_chain(const struct eg_txq *q, struct burst *b, uint16_t head,
 	}
 }
 
-static inline void put_used(struct eg_txq *q, uint16_t id, uint32_t len)
+/* Stage a used element (there is room: see tx_one() and eg_tx_burst()). */
+static inline void put_used(struct burst *b, uint16_t id, uint32_t len)
 {
-	struct virtq_used_elem *e = &q->used->ring[q->used_idx & q->mask];
+	b->shadow[b->cnt++] = id | (uint64_t)len << 32;
+}
 
-	vq_st32(&e->id, id);
-	vq_st32(&e->len, len);
-	q->used_idx++;
+/*
+ * Write out the first k staged elements into the used ring, at q->used_idx
+ * (not published: used->idx is publish()'s).  The ring is written in at
+ * most two runs, to its end and from its start.
+ */
+static EG_INLINE void write_used(struct eg_txq *q, const uint64_t *src,
+				 uint32_t k)
+{
+	uint32_t pos = q->used_idx & q->mask;
+	struct virtq_used_elem *ring = q->used->ring;
+	const uint64_t *end = src + k;
+
+	q->used_idx = (uint16_t)(q->used_idx + k);
+	while (src != end) {
+		struct virtq_used_elem *dst = ring + pos;
+		uint32_t run = q->qsize - pos;
+		const uint64_t *stop;
+
+		if (run > (uint32_t)(end - src))
+			run = (uint32_t)(end - src);
+		stop = src + run;
+		if (run & 1)
+			vq_st64_a4(dst++, *src++);
+		for (; src != stop; src += 2, dst += 2) {
+			vq_st64_a4(dst, src[0]);
+			vq_st64_a4(dst + 1, src[1]);
+		}
+		pos = 0;
+	}
+}
+
+/* Mid-burst: the first k staged elements out early, the rest moved down. */
+static void flush_shadow(struct eg_txq *q, struct burst *b, uint32_t k)
+{
+	uint32_t j;
+
+	write_used(q, b->shadow, k);
+	for (j = k; j < b->cnt; j++)
+		b->shadow[j - k] = b->shadow[j];
+	b->cnt -= k;
 }
 
 /* A packet the sender may send: data, and a length virtio-net carries. */
@@ -464,62 +583,38 @@ static inline int pkt_ok(const struct eg_tx_pkt *p)
 }
 
 /*
- * The common case, in plain sight: the next avail entry is known to be
- * posted and its head descriptor alone holds header and packet.  Writes
- * the packet, its used element, and returns 1.  Anything else -- a bad
- * packet length, an invalid or short descriptor, a chain, the descriptor
- * budget spent, no entry known -- returns 0 having changed nothing, and
- * tx_one() starts from the same state, reading the peer's fields again:
- * no decision is made on values read by both.
+ * Undo a mergeable packet's attempt: its entries stay posted, its staged
+ * elements go.  Its data went over the headers prepare_bufs() wrote ahead
+ * into those buffers: the prepared entries are dropped, to be prepared
+ * (and their headers written) again.
  */
-static inline int tx_fast(struct eg_txq *q, struct burst *b,
-			  struct eg_tx_pkt *p, struct eg_tx_stats *st)
+static void undo(struct eg_txq *q, struct burst *b, uint16_t avail0,
+		 uint32_t used0)
 {
-	uint32_t len = p->len, dlen;
-	const struct virtq_desc *d;
-	uint16_t head, flags;
-	uint64_t off;
-	uint8_t *dst;
-
-	if (q->last_avail_idx == b->end || !b->budget || !pkt_ok(p))
-		return 0;
-	head = vq_ld16(&q->avail->ring[q->last_avail_idx & q->mask]);
-	if (head >= q->qsize)
-		return 0;
-	d = &q->desc[head];
-	off = vq_ld64(&d->addr) - q->win_gpa;
-	dlen = vq_ld32(&d->len);
-	flags = vq_ld16(&d->flags);
-	if (!desc_usable(q, flags, dlen, off) || dlen < EG_TX_HDR_LEN + len ||
-	    in_ring(q, off, dlen))
-		return 0;
-	b->budget--;
-	dst = q->win + off;
-	hdr_store(dst);		/* num_buffers 1: also right for MRG_RXBUF */
-	eg_copy(dst + EG_TX_HDR_LEN, p->data, len);
-	put_used(q, head, EG_TX_HDR_LEN + len);
-	q->last_avail_idx++;
-	p->status = EG_TX_OK;
-	st->sent++;
-	st->bytes += len;
-	return 1;
+	q->last_avail_idx = avail0;
+	q->pf_end = avail0;
+	b->cnt = used0;
 }
 
 /* tx_one() results */
-#define PK_DONE		0	/* delivered or failed: next packet */
-#define PK_STOP		1	/* not sent, untouched: stop the burst */
+enum {
+	PK_DONE,	/* delivered or failed: next packet */
+	PK_STOP,	/* not sent, untouched: stop the burst */
+};
 
 /*
- * Everything tx_fast() declines: chains, mergeable packets over several
- * buffers, bad chains, back-pressure.  Kept out of line so that the burst
- * loop around tx_fast() stays small.
+ * Everything the fast path (eg_tx_burst()) declines: chains, mergeable
+ * packets over several buffers, bad chains, back-pressure, entries not
+ * prepared.  Reads the avail entries and descriptors itself (the fast
+ * path's prepared copies decide nothing here).  Kept out of line so that
+ * the burst loop stays small.
  */
 static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 					    struct eg_tx_pkt *p,
 					    struct eg_tx_stats *st)
 {
 	struct stream s;
-	uint32_t len = p->len, j;
+	uint32_t len = p->len, j, budget0;
 
 	if (!pkt_ok(p)) {
 		p->status = EG_TX_E_PKT_LEN;
@@ -530,9 +625,11 @@ static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 	s.total = EG_TX_HDR_LEN + len;
 
 	for (;;) {	/* one attempt per iteration; bad chains restart it */
-		uint16_t avail0 = q->last_avail_idx, used0 = q->used_idx;
-		uint32_t budget0 = b->budget, walked = 0, nbufs = 0;
+		uint16_t avail0 = q->last_avail_idx;
+		uint32_t used0 = b->cnt, walked = 0, nbufs = 0;
 		int r = CH_END, bad_head = -1;
+
+		budget0 = b->budget;
 
 		s.off = 0;
 		s.nb[0] = s.nb[1] = 0;
@@ -543,16 +640,19 @@ static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 			if (q->last_avail_idx == b->end &&
 			    !read_avail_idx(q, b, st)) {
 				/* out of buffers: undo this attempt */
-				q->last_avail_idx = avail0;
-				q->used_idx = used0;
-				if (walked >= q->qsize) {
-					/* the whole ring cannot hold it */
-					b->budget = budget0;
-					p->status = EG_TX_E_TOO_SMALL;
-					st->err_too_small++;
-					return PK_DONE;
-				}
+				undo(q, b, avail0, used0);
+				if (walked >= q->qsize)
+					goto too_small;	/* the whole ring cannot hold it */
 				return PK_STOP;
+			}
+			if (b->cnt == EG_TX_SHADOW) {
+				/* finished packets' elements out; this attempt stays */
+				if (!used0) {
+					undo(q, b, avail0, used0);
+					goto too_small;
+				}
+				flush_shadow(q, b, used0);
+				used0 = 0;
 			}
 			head = vq_ld16(&q->avail->ring[q->last_avail_idx & q->mask]);
 			q->last_avail_idx++;
@@ -565,16 +665,14 @@ static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 			if (r == CH_END && !q->mrg_rxbuf) {
 				/* one chain must hold it: leave it posted */
 				q->last_avail_idx = avail0;
-				b->budget = budget0;
-				p->status = EG_TX_E_TOO_SMALL;
-				st->err_too_small++;
-				return PK_DONE;
+				b->cnt = used0;
+				goto too_small;
 			}
 			if (r == CH_BAD || r == CH_LOOP) {
 				bad_head = head;
 				break;
 			}
-			put_used(q, head, written);
+			put_used(b, head, written);
 			nbufs++;
 		}
 		if (r == CH_DONE) {
@@ -592,23 +690,34 @@ static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 		 * Bad chain: it and this attempt's earlier buffers (mergeable)
 		 * go back with len 0; the packet starts over on the next one.
 		 */
-		for (j = used0; (uint16_t)j != q->used_idx; j++)
-			vq_st32(&q->used->ring[j & q->mask].len, 0);
+		for (j = used0; j < b->cnt; j++)
+			b->shadow[j] &= 0xffffffffu;
 		st->chains_dropped += nbufs;
 		if (bad_head >= 0) {
-			put_used(q, (uint16_t)bad_head, 0);
+			if (b->cnt == EG_TX_SHADOW)
+				flush_shadow(q, b, b->cnt);
+			put_used(b, (uint16_t)bad_head, 0);
 			st->chains_dropped++;
 		}
 		if (r == CH_LOOP)
 			return PK_STOP;
 	}
+too_small:
+	b->budget = budget0;
+	p->status = EG_TX_E_TOO_SMALL;
+	st->err_too_small++;
+	return PK_DONE;
 }
 
-static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
+static void publish(struct eg_txq *q, struct burst *b, uint16_t old,
+		    struct eg_tx_stats *st)
 {
-	uint16_t new = q->used_idx;
+	uint16_t new;
 	int kick;
 
+	write_used(q, b->shadow, b->cnt);
+	b->cnt = 0;
+	new = q->used_idx;
 	if (new == old)
 		return;
 	eg_wmb();	/* buffers and used elements before the index */
@@ -640,52 +749,100 @@ static void publish(struct eg_txq *q, uint16_t old, struct eg_tx_stats *st)
  * buffer is the device's to write until it is returned, the header is the
  * same constant for every packet (num_buffers 1, patched later for a
  * mergeable packet), and a store, unlike a prefetch, is sure to leave the
- * line owned by this core (PREFETCHW on a line this core holds shared
- * measured no better than nothing).  The decision to write is made here,
- * on this pass's own reads of the avail entry and the head descriptor,
- * with the same checks as every other write (desc_usable(), in_ring());
- * the pass decides nothing else: tx_fast() and tx_one() read the entry and
- * the descriptor again and write the header again.  A peer that rewrites
- * its ring in between gains a header in a buffer it had posted.
+ * line owned by this core (PREFETCHW did not, bench/README.rst).  The
+ * decision to write is made here, on this pass's own reads of the avail
+ * entry and the head descriptor, with the same checks as every other
+ * write (desc_usable(), in_ring()), and the fast path delivers on the same
+ * reads (q->pre[]): a descriptor is the device's from its posting to its
+ * return, so a peer that rewrites one after posting it gets the packet
+ * where it said when read, inside the window and off the ring as ever.
+ * tx_one() reads what it uses again and writes its own header; an attempt
+ * it rolls back, having written over prepared headers, drops q->pre[].
  */
 
 /*
- * The buffers of up to n posted chains from last_avail_idx (as far as
- * end): the header into each valid head buffer of at least a header's
- * length, and a prefetch of the line after it (the rest of a 64-byte
- * packet; measured +10 % at 64 B, the driver's core fetches lines in
- * pairs).  Invalid entries are left for tx_one() to count.
+ * Prepare the entries [last_avail_idx, end), at most n of them, that are
+ * not yet: read each avail entry and its head descriptor once, validate
+ * them as tx_one() would (desc_usable(), in_ring()), keep the result in
+ * q->pre[] for the fast path, and for a head buffer that can hold the
+ * header, write it (and prefetch the line after it, the rest of a 64-byte
+ * packet; the driver's core fetches lines in pairs).  Invalid entries are
+ * left for tx_one() to count.
  */
 static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 {
-	uint16_t a = q->last_avail_idx, stop = (uint16_t)(a + n);
+	uint16_t a = q->last_avail_idx, have = (uint16_t)(q->pf_end - a);
+	uint16_t want = (uint16_t)(end - a), k, stop;
+	/* in locals: the header stores may alias anything */
+	const struct virtq_desc *desc = q->desc;
+	const eg_le16 *ring = q->avail->ring;
+	struct eg_tx_pre *pre = q->pre;
+	uint64_t tail_gpa = q->tail_gpa, tail_len = q->tail_len;
+	uint8_t *tail = q->tail;
+	uint16_t mask = q->mask;	/* qsize - 1 */
 
-	/* [a, a + n) and [a, end) both from a: the nearer end is the stop */
-	if ((uint16_t)(end - a) < n)
-		stop = end;
-	/* not again what the last call did (q->pf_end, between a and stop) */
-	if ((uint16_t)(q->pf_end - a) <= (uint16_t)(stop - a))
-		a = q->pf_end;
+	if (want > n)
+		want = (uint16_t)n;
+	if (have > EG_TX_BURST_MAX)
+		have = 0;	/* tx_one() went past them */
+	if (have >= want)
+		return;
+	stop = (uint16_t)(a + want);
 	q->pf_end = stop;
-	for (; a != stop; a++) {
-		uint16_t head = vq_ld16(&q->avail->ring[a & q->mask]), flags;
+	for (k = (uint16_t)(a + have); k != stop; k++) {
+		struct eg_tx_pre *e = &pre[k % EG_TX_BURST_MAX];
+		uint16_t head = vq_ld16(&ring[k & mask]), flags;
 		const struct virtq_desc *d;
 		uint32_t dlen;
-		uint64_t off;
+		uint64_t addr, x;
+		uint8_t *buf;
 
-		if (head >= q->qsize)
-			continue;
-		d = &q->desc[head];
-		off = vq_ld64(&d->addr) - q->win_gpa;
+		if (head > mask)
+			goto skip;
+		d = &desc[head];
+		addr = vq_ld64(&d->addr);
 		dlen = vq_ld32(&d->len);
 		flags = vq_ld16(&d->flags);
-		if (!desc_usable(q, flags, dlen, off) || dlen < EG_TX_HDR_LEN ||
-		    in_ring(q, off, dlen))
-			continue;
-		hdr_store(q->win + off);
+		/* too short for any packet, or not writable, or indirect */
+		if (dlen < EG_TX_HDR_LEN + EG_TX_PKT_MIN ||
+		    (flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
+		    VIRTQ_DESC_F_WRITE)
+			goto skip;
+		/* x + dlen cannot wrap: x < tail_len <= EG_TX_WIN_MAX */
+		x = addr - tail_gpa;
+		if (x < tail_len && x + dlen <= tail_len) {
+			buf = tail + x;
+		} else {
+			/* before the ring, or between its parts */
+			x = addr - q->win_gpa;
+			if (!in_window(q->win_len, x, dlen) || in_ring(q, x, dlen))
+				goto skip;
+			buf = q->win + x;
+		}
+		hdr_store(buf);
 		if (dlen > L1_CACHE_BYTES)
-			eg_prefetchw(q->win + off + L1_CACHE_BYTES);
+			eg_prefetchw(buf + L1_CACHE_BYTES);
+		if (dlen > EG_TX_HDR_LEN + EG_TX_PKT_MAX)
+			dlen = EG_TX_HDR_LEN + EG_TX_PKT_MAX;
+		e->data = buf + EG_TX_HDR_LEN;
+		e->room = dlen - EG_TX_HDR_LEN - EG_TX_PKT_MIN + 1;
+		e->head = head;
+		continue;
+skip:
+		e->room = 0;
 	}
+}
+
+/*
+ * The prepared entries are a subset of what is known to be posted: after
+ * tx_one() (which may have consumed past them) or a new avail->idx (which
+ * may be behind them, if the peer moved it back), drop them otherwise.
+ */
+static inline void trim_pre(struct eg_txq *q, const struct burst *b)
+{
+	if ((uint16_t)(q->pf_end - q->last_avail_idx) >
+	    (uint16_t)(b->end - q->last_avail_idx))
+		q->pf_end = q->last_avail_idx;
 }
 
 /*
@@ -720,12 +877,33 @@ static void prefetch_used(const struct eg_txq *q, unsigned int n)
 	eg_prefetchw(&q->used->idx);
 }
 
+/*
+ * The fast path, in plain sight: a prepared entry (q->pre[]) whose head
+ * buffer alone holds header and packet.  Its header is there already
+ * (prepare_bufs()); the packet is copied after it and its used element
+ * staged.  Anything else -- a bad packet length, an entry not prepared or
+ * not usable, a buffer too short, the descriptor budget spent -- goes to
+ * tx_one(), which starts from the same state.
+ *
+ * Its state is in locals, written back before anything else runs: the
+ * copy's byte stores may alias any memory, so state kept in q or b would
+ * be reloaded after every packet.  A fast packet takes one avail entry and
+ * one descriptor, so the entries consumed since the last write-back (a -
+ * a0) also give the budget spent and the packets sent; lim keeps the
+ * entries used within the budget.
+ */
 unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 			 unsigned int n, struct eg_tx_stats *st)
 {
-	uint16_t old = q->used_idx;
+	uint16_t old = q->used_idx, a, a0, lim;
+	struct eg_tx_pkt *p, *pend;
+	const struct eg_tx_pre *pre = q->pre;
+	const eg_le16 *ring = q->avail->ring;
+	uint16_t mask = q->mask;
 	struct burst b;
-	unsigned int i = 0, j;
+	uint64_t bytes = 0;
+	uint32_t cnt;
+	unsigned int i;
 	int asked = 0;
 
 	st->bursts++;
@@ -736,36 +914,92 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	b.end = q->avail_end;
 	b.fresh = 0;
 	b.bad_idx = 0;
-	if ((uint16_t)(b.end - b.start) < n)
+	b.cnt = 0;
+	if ((uint16_t)(b.end - b.start) < n) {
 		read_avail_idx(q, &b, st);
+		trim_pre(q, &b);
+	}
 	prepare_bufs(q, b.end, n);
 	prefetch_used(q, n);
+	p = pkts;
+	pend = pkts + n;
 again:
-	for (; i < n; i++) {
-		if (tx_fast(q, &b, &pkts[i], st))
-			continue;
-		if (tx_one(q, &b, &pkts[i], st) == PK_STOP)
-			break;
+	a = a0 = q->last_avail_idx;
+	lim = q->pf_end;
+	if ((uint16_t)(lim - a) > b.budget)
+		lim = (uint16_t)(a + b.budget);
+	cnt = b.cnt;
+	while (p != pend) {
+		if (a != lim) {
+			const struct eg_tx_pre *e = &pre[a % EG_TX_BURST_MAX];
+			uint32_t len = p->len;
+
+			/*
+			 * EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, it fits, and the
+			 * entry still names that head: a driver that withdrew
+			 * and reposted its entries gets them used in its order
+			 * (tx_one() reads the entry afresh).
+			 */
+			if (len - EG_TX_PKT_MIN < e->room && p->data &&
+			    vq_ld16(&ring[a & mask]) == e->head) {
+				b.shadow[cnt++] = e->head |
+						  (uint64_t)(EG_TX_HDR_LEN + len) << 32;
+				eg_copy_pkt(e->data, p->data, len);
+				p->status = EG_TX_OK;
+				bytes += len;
+				a++;
+				p++;
+				continue;
+			}
+		}
+		/* the slow paths: state back into q and b */
+		q->last_avail_idx = a;
+		b.cnt = cnt;
+		b.budget -= (uint16_t)(a - a0);
+		st->sent += (uint16_t)(a - a0);
+		if (a == q->pf_end && a != b.end) {
+			prepare_bufs(q, b.end, (unsigned int)(pend - p));
+		} else {
+			if (tx_one(q, &b, p, st) == PK_STOP)
+				goto stop;
+			p++;
+			trim_pre(q, &b);
+			/* room for the rest of the burst on the fast path */
+			if (b.cnt > EG_TX_SHADOW - EG_TX_BURST_MAX)
+				flush_shadow(q, &b, b.cnt);
+		}
+		a = a0 = q->last_avail_idx;
+		lim = q->pf_end;
+		if ((uint16_t)(lim - a) > b.budget)
+			lim = (uint16_t)(a + b.budget);
+		cnt = b.cnt;
 	}
+	q->last_avail_idx = a;
+	b.cnt = cnt;
+	b.budget -= (uint16_t)(a - a0);
+	st->sent += (uint16_t)(a - a0);
+stop:
 	/* the ring ran out: ask for a notification, once, and look again */
-	if (i < n && !asked) {
+	if (p != pend && !asked) {
 		asked = 1;
-		if (want_notify(q, &b, st))
+		/* a spent budget (a loop) stays spent: not counted again */
+		if (want_notify(q, &b, st) && b.budget) {
+			trim_pre(q, &b);
 			goto again;
+		}
 	}
-	if (i < n)
+	st->bytes += bytes;
+	if (p != pend)
 		st->backpressure++;
-	publish(q, old, st);
+	publish(q, &b, old, st);
 	/*
 	 * The next burst's buffers, as far as they are known, so that their
 	 * transfers overlap with whatever the caller does until then (not
-	 * used->idx: the peer is about to read it).  Measured at 64 B
-	 * batch 32, as a prefetch: +30 % when the cores are far apart (round
-	 * trip ~320 ns), +4 % when they are close (~65 ns); writing the
-	 * header instead of prefetching: another +8 % when close.
+	 * used->idx: the peer is about to read it; bench/README.rst).
 	 */
 	prepare_bufs(q, q->avail_end, n);
-	for (j = i; j < n; j++)
-		pkts[j].status = EG_TX_PENDING;
+	i = (unsigned int)(p - pkts);
+	for (; p != pend; p++)
+		p->status = EG_TX_PENDING;
 	return i;
 }

@@ -40,7 +40,9 @@
 
 /* eg_txq_init() results. */
 #define EG_TX_INIT_OK		0
-#define EG_TX_INIT_EWINDOW	(-1)	/* window null, empty, wraps, unaligned */
+#define EG_TX_INIT_EWINDOW	(-1)	/* window null, empty, wraps, unaligned,
+					 * longer than EG_TX_WIN_MAX */
+#define EG_TX_WIN_MAX		(1ull << 57)	/* x86-64's largest address space */
 #define EG_TX_INIT_EQSIZE	(-2)	/* not a power of 2 in 1..32768 */
 #define EG_TX_INIT_ERING	(-3)	/* ring part misaligned, outside, overlapping */
 #define EG_TX_INIT_EFEATURE	(-4)	/* needs VERSION_1; no indirect/packed/... */
@@ -115,6 +117,9 @@ struct eg_txq {
 	struct virtq_used *used;
 	uint64_t desc_lo, desc_hi, avail_lo, avail_hi, used_lo, used_hi;
 	uint64_t ring_lo, ring_hi;	/* the span of all three */
+	/* the window after the ring: a buffer there needs one range check */
+	uint64_t tail_gpa, tail_len;
+	uint8_t *tail;
 	uint32_t qsize;
 	uint16_t mask;
 	uint8_t event_idx, mrg_rxbuf;
@@ -122,12 +127,25 @@ struct eg_txq {
 	/* device-private state: never read back from the peer's ring */
 	uint16_t last_avail_idx;
 	uint16_t avail_end;	/* avail->idx as last read and validated */
-	uint16_t pf_end;	/* entries [.., pf_end) prepared (prepare_bufs()) */
+	uint16_t pf_end;	/* entries [last_avail_idx, pf_end) prepared */
 	uint16_t used_idx;	/* == the peer-visible used->idx between calls */
 	volatile uint32_t *doorbell;
 	uint32_t doorbell_val;
 	void (*notify)(void *ctx);
 	void *notify_ctx;
+	/*
+	 * Prepared avail entries (eg_tx.c, prepare_bufs()): entry a at
+	 * pre[a % EG_TX_BURST_MAX], its head and head descriptor as read once
+	 * and validated.  A packet of len bytes fits the head buffer when
+	 * len - EG_TX_PKT_MIN < room (unsigned); room 0: the fast path does
+	 * not use the entry.
+	 */
+	struct eg_tx_pre {
+		uint8_t *data;	/* where the packet goes: after the header */
+		uint32_t room;	/* min(len, HDR + PKT_MAX) - HDR - PKT_MIN + 1 */
+		uint16_t head;	/* < qsize */
+		uint16_t rsvd;
+	} pre[EG_TX_BURST_MAX];
 };
 
 int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *cfg);

@@ -159,6 +159,14 @@ static inline void vq_st32(void *p, uint32_t v)
 	*(volatile uint32_t *)p = v;
 }
 
+/* A used element (id | len << 32): 4-aligned, as the used ring is. */
+typedef uint64_t eg_u64_a4 __attribute__((aligned(4)));
+
+static inline void vq_st64_a4(void *p, uint64_t v)
+{
+	*(volatile eg_u64_a4 *)p = v;
+}
+
 /*
  * Event suppression (2.7.7.2 / 2.7.10): with VIRTIO_F_EVENT_IDX the driver
  * writes used_event = E and wants a notification when the device moves the
