@@ -550,7 +550,10 @@ static uint16_t post_bad(struct peer *p, unsigned int kind)
 		p->good[0] = p->good[1] = 1; break;	/* 16 x 2 B < the packet */
 	case 12: *d0 = (struct virtq_desc){ b0, 2, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0 };
 		p->good[0] = 1; break;
-	case 13: head = 16 + 5; break;
+	case 13: head = 16 + 5;	/* where it would read, a descriptor that looks good */
+		memcpy(p->win + p->desc_off + (uint64_t)head * sizeof(*d0),
+		       &(struct virtq_desc){ b0, 100, VIRTQ_DESC_F_WRITE, 0 }, sizeof(*d0));
+		break;
 	case 14: *d0 = (struct virtq_desc){ b0, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1 };
 		*d1 = (struct virtq_desc){ b1, 8, 0, 0 };
 		p->good[0] = 1; break;
