@@ -292,7 +292,6 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	q->tail = q->win + q->ring_hi;
 	q->qsize = n;
 	q->mask = (uint16_t)(n - 1);
-	q->features = c->features;
 	q->event_idx = !!(c->features & (1ull << VIRTIO_F_EVENT_IDX));
 	q->mrg_rxbuf = !!(c->features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
 	q->last_avail_idx = c->last_avail_idx;
@@ -850,8 +849,8 @@ static inline void trim_pre(struct eg_txq *q, const struct burst *b)
  * With VIRTIO_F_EVENT_IDX, avail_event (after the used elements) = the
  * avail index the burst last read, so the driver's next post past it
  * notifies (2.7.10); without it the driver notifies on every post, eg_tx
- * never setting VIRTQ_USED_F_NO_NOTIFY.  A post between that read and the
- * store may not have seen it: avail->idx is read again after a full
+ * never setting used->flags' NO_NOTIFY (2.7.8).  A post between that read
+ * and the store may not have seen it: avail->idx is read again after a full
  * barrier (the driver has one between its avail->idx store and its
  * avail_event load).  Returns whether entries came meanwhile.
  */

@@ -122,8 +122,7 @@ struct eg_txq {
 	uint8_t *tail;
 	uint32_t qsize;
 	uint16_t mask;
-	uint8_t event_idx, mrg_rxbuf;
-	uint64_t features;
+	uint8_t event_idx, mrg_rxbuf;	/* the features it looks at */
 	/* device-private state: never read back from the peer's ring */
 	uint16_t last_avail_idx;
 	uint16_t avail_end;	/* avail->idx as last read and validated */

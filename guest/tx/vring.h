@@ -55,8 +55,6 @@ typedef uint64_t eg_le64;
 
 /* avail->flags (2.7.7): driver asks for no used-buffer notification. */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT	1u
-/* used->flags (2.7.8): device asks for no available-buffer notification. */
-#define VIRTQ_USED_F_NO_NOTIFY		1u
 
 /* Feature bits this code looks at. */
 #define VIRTIO_NET_F_MRG_RXBUF		15	/* mergeable receive buffers */
