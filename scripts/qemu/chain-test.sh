@@ -8,8 +8,8 @@
 #   forwarding out through its own eptgate-pci + eptgate_net into C's stock virtio_net.
 #   B's QEMU is receiver and sender at once: one binding shared by both devices (patch 0008).
 #
-# Builds what pair-test.sh builds (cached: QEMU, the 6.1 kernel, eptgate.ko, eptgate_net.ko,
-# the signed trampoline), makes the pair test's payload (mkpayload.sh, unchanged), then
+# Builds and packs the pair test's payload (payload.sh: QEMU, the 6.1 kernel, eptgate.ko,
+# eptgate_net.ko, the signed trampoline; cached), then
 # replaces its run.sh with chain-l1run.sh and appends to its l2initrd.img a cpio whose /init
 # is chain-l2init (the kernel unpacks concatenated archives in order; a later member
 # replaces an earlier one), and boots L1 in Bochs: scripts/bochs/run.sh 6.1 OUTDIR/payload
@@ -27,23 +27,7 @@ export KDIR=${KDIR:-$B/kernel-6.1}
 out=${1:-$B/qemu-chain}
 mkdir -p "$out"
 
-"$here/build.sh"
-"$top/scripts/bochs/kernel.sh" 6.1 "$KDIR"
-kdir61=$(readlink -f "$("$top/scripts/bochs/headers.sh" 6.1 "$B/headers-6.1")")
-make -s -C "$top" module KDIR="$kdir61" B="$B/k6.1" >/dev/null
-export EPTGATE_KO=$B/k6.1/mod-default/eptgate.ko
-make -s -C "$top" guest-linux B="$B" >/dev/null
-make -s -C "$top" guest B="$B" >/dev/null
-# the pair test's signing key (made once), whose certificate L1 adds to eptgate's keyring
-keys=$B/qemu-pair-key
-[ -s "$keys/signing_key.pem" ] ||
-	EPTGATE_KEY_CN="eptgate pair-test key" "$top/guest/sign/eptgate-keygen" "$keys" >/dev/null
-export SIGN_FILE=${SIGN_FILE:-$B/headers-6.1/root/usr/lib/linux-kbuild-6.1/scripts/sign-file}
-"$top/guest/sign/eptgate-sign" "$keys/signing_key.pem" "$keys/signing_cert.der" \
-	"$B/guest/tramp.bin" "$keys/tramp.signed" >/dev/null
-export EG_NET_KO=$B/guest-linux/eptgate_net.ko EG_TRAMP_FW=$keys/tramp.signed
-export EG_SIGNING_CERT=$keys/signing_cert.der
-"$here/mkpayload.sh" "$out/payload"
+"$here/payload.sh" 6.1 "$out/payload"
 
 # the chain's L1 script and L2 /init on top of the pair test's payload
 P=$out/payload

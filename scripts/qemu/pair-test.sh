@@ -2,12 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # pair-test.sh [OUTDIR] -- two real Linux VMs (L2) under eptgate's QEMU inside the emulated CPU.
 #
-#   scripts/qemu/build.sh                  (cached) eptgate's qemu-system-x86_64
-#   scripts/bochs/kernel.sh 6.1 $KDIR      (cached) the Debian 6.1 kernel package + vmlinux
-#   make module (6.1 headers, B=$B/k6.1)   eptgate.ko for L1 (the receiver's QEMU binds B)
-#   make guest-linux guest                 eptgate_net.ko and tramp.bin, signed with a key of
-#                                          the test's own ($B/qemu-pair-key) for the fast path
-#   scripts/qemu/mkpayload.sh OUTDIR/payload
+#   scripts/qemu/payload.sh L1 OUTDIR/payload   (cached builds) QEMU, the kernels, eptgate.ko
+#                                          for L1, eptgate_net.ko, the signed trampoline
 #   scripts/bochs/run.sh 6.1 OUTDIR/payload OUTDIR/bochs     boot L1, run the pair, verdict
 #                                          (PAIR_L1=6.12: L1 is Debian's 6.12, the module built
 #                                          for it; the L2 guests stay Debian 6.1)
@@ -26,27 +22,7 @@ export KDIR=${KDIR:-$B/kernel-6.1}
 out=${1:-$B/qemu-pair}
 mkdir -p "$out"
 
-"$here/build.sh"
-"$top/scripts/bochs/kernel.sh" 6.1 "$KDIR"
-"$top/scripts/bochs/kernel.sh" "$l1" "$B/kernel-$l1"
-# resolved: kbuild finds objtool relative to the real tree (build/headers-* may be a symlink)
-kdir61=$(readlink -f "$("$top/scripts/bochs/headers.sh" 6.1 "$B/headers-6.1")")
-kdirl1=$(readlink -f "$("$top/scripts/bochs/headers.sh" "$l1" "$B/headers-$l1")")
-make -s -C "$top" module KDIR="$kdirl1" B="$B/k$l1" >/dev/null
-export EPTGATE_KO=$B/k$l1/mod-default/eptgate.ko
-# the fast path's sender: eptgate_net.ko for L2, and the trampoline signed with a key of the
-# pair test's own (made once), whose certificate L1 adds to eptgate's keyring
-make -s -C "$top" guest-linux B="$B" >/dev/null
-make -s -C "$top" guest B="$B" >/dev/null
-keys=$B/qemu-pair-key
-[ -s "$keys/signing_key.pem" ] ||
-	EPTGATE_KEY_CN="eptgate pair-test key" "$top/guest/sign/eptgate-keygen" "$keys" >/dev/null
-export SIGN_FILE=${SIGN_FILE:-$B/headers-6.1/root/usr/lib/linux-kbuild-6.1/scripts/sign-file}
-"$top/guest/sign/eptgate-sign" "$keys/signing_key.pem" "$keys/signing_cert.der" \
-	"$B/guest/tramp.bin" "$keys/tramp.signed" >/dev/null
-export EG_NET_KO=$B/guest-linux/eptgate_net.ko EG_TRAMP_FW=$keys/tramp.signed
-export EG_SIGNING_CERT=$keys/signing_cert.der
-"$here/mkpayload.sh" "$out/payload"
+"$here/payload.sh" "$l1" "$out/payload"
 t0=$(date +%s)
 rc=0
 # the in-guest watchdog: make check exports WATCHDOG=300 for the selftest runs, too short
