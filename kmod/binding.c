@@ -6,6 +6,7 @@
  * described in vm.h.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/slab.h>
 #include "arg.h"
@@ -42,14 +43,44 @@ static struct eg_vm *eg_vm_from_fd(int fd)
 	return vm;
 }
 
-static void eg_vm_release_locked(struct eg_vm *vm)
+/*
+ * Disarms the VMCS of every vCPU outside KVM_RUN: with the vCPU's mutex,
+ * vcpu_load() makes its VMCS current on this CPU, as KVM's own vCPU
+ * ioctls do.  A vCPU inside KVM_RUN (halted, or between two entries)
+ * keeps its VMCS armed until its next entry, where the hook disarms it
+ * before the guest runs (the eg_vm is dying).  So does a vCPU whose L2
+ * runs: its armed VMCS (vmcs01) is not the current one.  eg_mutex held.
+ */
+static void eg_vm_disarm_idle(struct eg_vm *vm)
 {
-	eg_vm_revoke_grants(vm);
-	eg_view_unmap_peer_windows(vm);
+	struct kvm_vcpu *vcpu;
+	struct eg_vcpu *vs;
+	unsigned long i;
 
-	eg_vm_kick_all(vm);
+	lockdep_assert_held(&eg_mutex);
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+		if (!vs || !READ_ONCE(vs->armed) ||
+		    !mutex_trylock(&vcpu->mutex))
+			continue;
+		vcpu_load(vcpu);
+		raw_spin_lock(&vm->mmu_lock);
+		if (vs->armed && !(vcpu->arch.hflags & HF_GUEST_MASK))
+			eg_vcpu_disarm(vm, vs);
+		raw_spin_unlock(&vm->mmu_lock);
+		vcpu_put(vcpu);
+		mutex_unlock(&vcpu->mutex);
+	}
+}
+
+/* The end of a release, once no VMCS points at the eg_vm's lists. */
+static void eg_vm_free_locked(struct eg_vm *vm)
+{
+	lockdep_assert_held(&eg_mutex);
 	eg_vm_hash_del(vm);
 	synchronize_rcu();
+	/* An exit probe may still use what its entry probe found (hook.c). */
+	eg_vm_kick_all(vm);
 
 	mmu_notifier_unregister(&vm->mn, vm->kvm->mm);
 	eg_view_destroy_all(vm);
@@ -58,6 +89,71 @@ static void eg_vm_release_locked(struct eg_vm *vm)
 	put_pid(vm->pid);
 	atomic64_dec(&eg_counters.bindings);
 	kfree(vm);
+}
+
+/*
+ * A zombie's end: its last armed VMCS was disarmed, or its mm went away
+ * (no vCPU can run again).  Queued once (zombie_queued), on eg_wq, which
+ * module exit destroys: the module reference is dropped last.
+ */
+static void eg_vm_zombie_work(struct work_struct *work)
+{
+	struct eg_vm *vm = container_of(work, struct eg_vm, zombie_work);
+
+	mutex_lock(&eg_mutex);
+	eg_vm_free_locked(vm);
+	mutex_unlock(&eg_mutex);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Disarms every vCPU it can: those in guest mode at their exit (the kick),
+ * those outside KVM_RUN here.  One between two entries inside KVM_RUN
+ * soon enters (and disarms) or leaves KVM_RUN, hence the rounds; one that
+ * stays is halted.  Returns how many VMCSs are still armed.
+ */
+static unsigned int eg_vm_disarm_all(struct eg_vm *vm)
+{
+	unsigned int round, armed;
+
+	lockdep_assert_held(&eg_mutex);
+	for (round = 0;; round++) {
+		eg_vm_kick_all(vm);
+		eg_vm_disarm_idle(vm);
+		raw_spin_lock(&vm->mmu_lock);
+		armed = vm->nr_armed;
+		raw_spin_unlock(&vm->mmu_lock);
+		if (!armed || round == EG_DISARM_ROUNDS)
+			return armed;
+		usleep_range(EG_DRAIN_US / 2, EG_DRAIN_US);
+	}
+}
+
+static void eg_vm_release_locked(struct eg_vm *vm)
+{
+	unsigned int armed;
+
+	eg_vm_revoke_grants(vm);
+	eg_view_unmap_peer_windows(vm);
+
+	eg_vm_disarm_all(vm);
+	raw_spin_lock(&vm->mmu_lock);
+	armed = vm->nr_armed;
+	vm->zombie = armed;
+	raw_spin_unlock(&vm->mmu_lock);
+	if (!armed) {
+		eg_vm_free_locked(vm);
+		return;
+	}
+	/*
+	 * A zombie: still hashed, its vCPU state kept, so that the hook
+	 * disarms each VMCS left armed before its guest runs again; the
+	 * views go now (no armed vCPU enters one before it is disarmed).
+	 */
+	__module_get(THIS_MODULE);
+	eg_view_destroy_all(vm);
+	pr_info(EG_NAME ": VM of pid %d released with %u vCPU(s) in KVM_RUN: freed at their next entry or when the process exits\n",
+		vm->kvm->userspace_pid, armed);
 }
 
 static int eg_vm_release(struct inode *inode, struct file *filp)
@@ -138,6 +234,7 @@ int eg_vm_bind(int vm_fd)
 	INIT_LIST_HEAD(&vm->grants);
 	INIT_WORK(&vm->revalidate_work, eg_vm_revalidate);
 	INIT_WORK(&vm->hook_work, eg_vm_hook_work);
+	INIT_WORK(&vm->zombie_work, eg_vm_zombie_work);
 	INIT_WORK(&vm->refill_work, eg_vm_refill_work);
 	mutex_init(&vm->win_lock);
 	init_waitqueue_head(&vm->view_users_wq);
@@ -314,10 +411,12 @@ static int eg_ioctl_switching(struct eg_vm *vm, void __user *uarg, bool on)
 		pr_warn_ratelimited("eptgate: DISABLE: a vCPU stayed in a view for %u ms; put back in the default view\n",
 				    EG_DRAIN_ROUNDS);
 	raw_spin_lock(&vm->mmu_lock);
-	if (on)
+	if (on) {
 		vm->enabled = true;
-	else
+		eg_vm_hook_changed(vm);
+	} else {
 		eg_vm_switching_off(vm);
+	}
 	raw_spin_unlock(&vm->mmu_lock);
 	if (!on)
 		eg_vm_kick_all(vm);	/* back to the default view now */

@@ -5,12 +5,23 @@
  * interrupts off, right before VM entry and right after VM exit.
  *
  * The VMCS of a vCPU is "armed" (VMFUNC enabled, EPTP_LIST_ADDRESS at
- * eptgate's list, possibly EPT_POINTER at a view) only between the entry
- * probe and the next exit probe.  The exit probe always disarms it and
- * puts KVM's own root back.  So whenever KVM looks at or changes the
- * VMCS, and whenever the vCPU is outside guest mode, the VMCS is KVM's
- * own; eptgate memory can be freed once every vCPU has been kicked out of
- * guest mode (eg_vm_kick_all()).
+ * the vCPU's list, leaf 0 on) from the first entry with switching on
+ * until switching goes off or the binding goes: the hardware reads the
+ * list only in guest mode, and every entry of the VMCS passes the entry
+ * probe first, which keeps the list's entry 0 at KVM's root.  EPT_POINTER
+ * is a view's only between an entry that resumes in it and the next exit,
+ * which puts KVM's own root back: KVM always handles an exit in its root.
+ * A VMCS armed when its binding is released is disarmed by the exit of a
+ * kick, by release itself through vcpu_load() when the vCPU is outside
+ * KVM_RUN, or at the vCPU's next entry, the eg_vm kept until then
+ * (binding.c, "zombie").
+ *
+ * Cost per entry + exit pair (Documentation/design.rst, "The hook's cost
+ * per exit"; counted by cost.h): a VM that is not bound pays one hash
+ * look-up; a bound vCPU in its default view with nothing changed since
+ * its last slow entry (eg_vm.hook_seq) takes no lock and reads only the
+ * EPTP at its exit (and the secondary controls at its entry where KVM's
+ * own have no VMFUNC bit, 6.12).  Everything else takes mmu_lock.
  *
  * Exit policy, for a vCPU found in an alternate view at an exit:
  *   EPT violation on own RAM the view allows -> lazy fill, resume in view
@@ -27,6 +38,7 @@
 #include <linux/tracepoint.h>
 #include <linux/slab.h>
 #include "compat.h"
+#include "cost.h"
 #include "ept.h"
 #include "ept_entry.h"
 #include "hook.h"
@@ -60,6 +72,8 @@ static struct eg_vcpu *eg_vcpu_new(gfp_t gfp)
 		return NULL;
 	}
 	atomic64_inc(&eg_counters.table_pages);
+	vs->seq = U64_MAX;	/* not a hook_seq yet: the first entry is slow */
+	vs->root_hpa = INVALID_PAGE;
 	return vs;
 }
 
@@ -151,22 +165,6 @@ static void eg_vm_queue_hook_work(struct eg_vm *vm)
 }
 
 /*
- * The binding of @vcpu's VM with its mmu_lock taken, or NULL: not bound,
- * or a nested guest (L2) runs on KVM's vmcs02.  Under rcu_read_lock().
- */
-static struct eg_vm *eg_hook_lock_vm(struct kvm_vcpu *vcpu)
-{
-	struct eg_vm *vm;
-
-	if (eg_vcpu_nested(vcpu))
-		return NULL;
-	vm = eg_vm_lookup_rcu(vcpu->kvm);
-	if (vm)
-		raw_spin_lock(&vm->mmu_lock);
-	return vm;
-}
-
-/*
  * Records the view @vs resumes in after this exit: the view instance, and
  * the switching generation it belongs to.  mmu_lock held.
  */
@@ -221,36 +219,126 @@ noinline void eg_vmwrite_error(unsigned long field, u64 value)
 		     field, value, eg_vmread(VM_INSTRUCTION_ERROR));
 }
 
-static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
-			bool force_immediate_exit)
-{
-	struct eg_vcpu *vs;
+/* The EPTP's address bits (SDM 25.6.11): where its root table is. */
+#define EG_EPTP_ADDR_MASK	GENMASK_ULL(51, 12)
+
+/*
+ * What the entry probe found for the vCPU it ran for, kept for the exit
+ * probe of the same VM entry: both run on this CPU with interrupts off
+ * in between (vmx_vcpu_run()), so the exit pays no second look-up.  The
+ * eg_vm and its eg_vcpu stay valid until that exit probe has run: release
+ * unhashes the eg_vm, waits for RCU and then kicks every vCPU out of
+ * guest mode (eg_vm_free_locked()) before it frees anything.  A failed
+ * entry has no exit probe; the next entry on this CPU overwrites it.
+ */
+struct eg_hook_stash {
+	struct kvm_vcpu *vcpu;
 	struct eg_vm *vm;
-	u64 root, sec;
+	struct eg_vcpu *vs;
+};
+
+static DEFINE_PER_CPU(struct eg_hook_stash, eg_hook_stash);
+
+/* A probe takes @vm's mmu_lock. */
+static void eg_hook_lock(struct eg_vm *vm)
+{
+	eg_cost_count(EG_COST_LOCK);
+	raw_spin_lock(&vm->mmu_lock);
+}
+
+/*
+ * Arms the current VMCS for @vs: VMFUNC enabled, leaf 0 (EPTP switching)
+ * on, the list at @vs's page.  It stays armed across exits while
+ * switching is on; eg_vcpu_disarm() undoes it.  mmu_lock held.
+ */
+static void eg_vcpu_arm(struct eg_vm *vm, struct eg_vcpu *vs)
+{
+	u64 sec = eg_vmread(SECONDARY_VM_EXEC_CONTROL);
+
+	lockdep_assert_held(&vm->mmu_lock);
+	vs->kvm_had_vmfunc = sec & SECONDARY_EXEC_ENABLE_VMFUNC;
+	if (!vs->kvm_had_vmfunc)
+		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
+			   sec | SECONDARY_EXEC_ENABLE_VMFUNC);
+	eg_vmwrite(EPTP_LIST_ADDRESS, __pa(vs->eptp_list));
+	eg_vmwrite(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
+	vs->armed = true;
+	vm->nr_armed++;
+}
+
+/*
+ * Gives the current VMCS back to KVM as it set it up: KVM's root, leaf 0
+ * off, KVM's own secondary controls.  The last disarm of a VM whose
+ * binding is gone (a zombie, eg_vm_release_locked()) lets it be freed.
+ * mmu_lock held.
+ */
+void eg_vcpu_disarm(struct eg_vm *vm, struct eg_vcpu *vs)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (vs->view_eptp && eg_vmread(EPT_POINTER) == vs->view_eptp)
+		eg_vmwrite(EPT_POINTER, vs->eptp_list[0]);
+	vs->view_eptp = 0;
+	eg_vmwrite(VM_FUNCTION_CONTROL, 0);
+	if (!vs->kvm_had_vmfunc)
+		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
+			   eg_vmread(SECONDARY_VM_EXEC_CONTROL) &
+			   ~SECONDARY_EXEC_ENABLE_VMFUNC);
+	vs->armed = false;
+	if (!--vm->nr_armed)
+		eg_vm_zombie_end(vm);
+}
+
+/*
+ * Whether this entry needs nothing from the hook, which then takes no
+ * lock: nothing the hook acts on changed since this vCPU's last entry
+ * under mmu_lock (eg_vm.hook_seq), and, when armed, the vCPU resumes in
+ * the default view, KVM kept its root and our VMFUNC bit.  KVM writes
+ * EPT_POINTER only from its MMU's root (kvm_mmu_load_pgd()), so an
+ * unchanged vcpu->arch.mmu->root.hpa is an unchanged EPT_POINTER; the
+ * slow path checks that the two agreed when it last read the field, and
+ * leaves root_hpa invalid when they did not.  Every field read here is
+ * this vCPU's own, but hook_seq.
+ */
+static bool eg_entry_fast(struct eg_vm *vm, struct eg_vcpu *vs,
+			  struct kvm_vcpu *vcpu)
+{
+	if (vs->seq != READ_ONCE(vm->hook_seq))
+		return false;
+	if (!vs->armed)
+		return true;
+	if (vs->resume_view || vs->view_eptp ||
+	    READ_ONCE(vcpu->arch.mmu->root.hpa) != vs->root_hpa)
+		return false;
+	/* Without KVM's own bit, a write of KVM's may have dropped ours. */
+	return vs->kvm_had_vmfunc ||
+	       (eg_vmread(SECONDARY_VM_EXEC_CONTROL) &
+		SECONDARY_EXEC_ENABLE_VMFUNC);
+}
+
+/* KVM's root now: EPT_POINTER, unless a failed entry left a view's. */
+static u64 eg_entry_root(struct eg_vcpu *vs, u64 cur)
+{
+	return vs->view_eptp && cur == vs->view_eptp ? vs->eptp_list[0] : cur;
+}
+
+static void eg_entry_slow(struct eg_vm *vm, struct eg_vcpu *vs,
+			  struct kvm_vcpu *vcpu)
+{
+	u64 cur, root, sec;
 	u32 id, view;
 
-	rcu_read_lock();
-	vm = eg_hook_lock_vm(vcpu);
-	if (!vm)
-		goto out;
-	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
-	if (!vs) {
-		if (vm->enabled)
-			eg_vm_queue_hook_work(vm);	/* created after ENABLE */
-		goto unlock;
-	}
-	vs->entries++;
+	eg_hook_lock(vm);
 	if (!vm->enabled || vm->dying)
-		goto unlock;
+		goto disarm;
 	eg_vm_suspend(vm);
-
-	root = eg_vmread(EPT_POINTER);
-	if (!root)
-		goto unlock;	/* not running on EPT: nothing to switch */
-	/* After a failed entry in a view, EPT_POINTER is still the view's. */
-	if (vs->armed && eg_view_of(vm, root))
-		root = vs->eptp_list[0];
+	cur = eg_vmread(EPT_POINTER);
+	if (!cur)
+		goto disarm;	/* not running on EPT: nothing to switch */
+	root = eg_entry_root(vs, cur);
+	vs->view_eptp = 0;
 	vs->eptp_list[0] = root;
+	vs->root_hpa = (root & EG_EPTP_ADDR_MASK) == vcpu->arch.mmu->root.hpa ?
+		       vcpu->arch.mmu->root.hpa : INVALID_PAGE;
 	if (vm->suspended) {
 		/* VMFUNC still succeeds but stays in the default view. */
 		for (id = 1; id < EPTGATE_MAX_VIEWS; id++)
@@ -264,25 +352,58 @@ static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
 		view = 0;
 	}
 	eg_vcpu_set_resume(vm, vs, view);
-	if (view)	/* nospec: eg_vcpu_resume_view()'s */
-		eg_vmwrite(EPT_POINTER, vm->views[view]->eptp);
+	if (view) {
+		/* nospec: eg_vcpu_resume_view()'s */
+		vs->view_eptp = vm->views[view]->eptp;
+		eg_vmwrite(EPT_POINTER, vs->view_eptp);
+	} else if (cur != root) {
+		eg_vmwrite(EPT_POINTER, root);
+	}
 
-	sec = eg_vmread(SECONDARY_VM_EXEC_CONTROL);
-	/*
-	 * Still armed: the last VM entry failed (VMfail), which returns
-	 * before kvm_exit.  The VMFUNC bit may be ours from then.
-	 */
-	if (!vs->armed)
-		vs->kvm_had_vmfunc = sec & SECONDARY_EXEC_ENABLE_VMFUNC;
-	if (!vs->kvm_had_vmfunc)
-		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
-			   sec | SECONDARY_EXEC_ENABLE_VMFUNC);
-	eg_vmwrite(EPTP_LIST_ADDRESS, __pa(vs->eptp_list));
-	eg_vmwrite(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
-	vs->armed = true;
-unlock:
-	raw_spin_unlock(&vm->mmu_lock);
+	if (!vs->armed) {
+		eg_vcpu_arm(vm, vs);
+	} else if (!vs->kvm_had_vmfunc) {
+		sec = eg_vmread(SECONDARY_VM_EXEC_CONTROL);
+		if (!(sec & SECONDARY_EXEC_ENABLE_VMFUNC))
+			eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
+				   sec | SECONDARY_EXEC_ENABLE_VMFUNC);
+	}
+	goto out;
+disarm:
+	if (vs->armed)
+		eg_vcpu_disarm(vm, vs);
 out:
+	vs->seq = vm->hook_seq;
+	raw_spin_unlock(&vm->mmu_lock);
+}
+
+static void eg_on_entry(void *data, struct kvm_vcpu *vcpu,
+			bool force_immediate_exit)
+{
+	struct eg_hook_stash *st = this_cpu_ptr(&eg_hook_stash);
+	struct eg_vcpu *vs = NULL;
+	struct eg_vm *vm = NULL;
+
+	eg_cost_count(EG_COST_ENTRY);
+	rcu_read_lock();
+	if (!eg_vcpu_nested(vcpu))
+		vm = eg_vm_lookup_rcu(vcpu->kvm);
+	if (vm) {
+		eg_cost_count(EG_COST_LOOKUP);
+		vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+	}
+	st->vcpu = vcpu;
+	st->vm = vm;
+	st->vs = vs;
+	if (vs) {
+		WRITE_ONCE(vs->entries, vs->entries + 1);
+		if (!eg_entry_fast(vm, vs, vcpu))
+			eg_entry_slow(vm, vs, vcpu);
+	} else if (vm && READ_ONCE(vm->enabled)) {
+		eg_hook_lock(vm);
+		eg_vm_queue_hook_work(vm);	/* created after ENABLE */
+		raw_spin_unlock(&vm->mmu_lock);
+	}
 	rcu_read_unlock();
 }
 
@@ -465,33 +586,19 @@ static u32 eg_exit_policy(struct eg_vm *vm, struct kvm_vcpu *vcpu,
 	return 0;
 }
 
-static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
+/* An exit that is not the default view's steady state; mmu_lock taken. */
+static void eg_exit_slow(struct eg_vm *vm, struct eg_vcpu *vs,
+			 struct kvm_vcpu *vcpu, u64 eptp)
 {
-	struct eg_vcpu *vs;
-	struct eg_vm *vm;
 	u32 reason, id, resume = 0;
-	u64 eptp;
 
-	rcu_read_lock();
-	vm = eg_hook_lock_vm(vcpu);
-	if (!vm)
-		goto out;
-	vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
-	if (!vs)
-		goto unlock;
-	vs->exits++;
-	if (!vs->armed)
-		goto unlock;
-
-	reason = (u16)eg_vmread(VM_EXIT_REASON);
-	eptp = eg_vmread(EPT_POINTER);
+	eg_hook_lock(vm);
 	id = eptp == vs->eptp_list[0] ? 0 : eg_view_of(vm, eptp);
-	if (reason == EXIT_REASON_VMFUNC)
-		vs->vmfunc_ud++;
 	if (id) {
 		/* nospec: eg_view_of()'s: a loop over the views */
 		struct eg_view *view = vm->views[id];
 
+		reason = (u16)eg_vmread(VM_EXIT_REASON);
 		vs->exits_alt++;
 		view->stats.exits++;
 		if (id != vs->resume_view)
@@ -502,18 +609,59 @@ static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 	eg_vcpu_set_resume(vm, vs, resume);
 	eg_vm_suspend(vm);
 
-	/* Disarm: the VMCS is KVM's own again until the next entry. */
+	/* KVM handles the exit in its own root. */
 	if (eptp != vs->eptp_list[0])
 		eg_vmwrite(EPT_POINTER, vs->eptp_list[0]);
-	eg_vmwrite(VM_FUNCTION_CONTROL, 0);
-	if (!vs->kvm_had_vmfunc)
-		eg_vmwrite(SECONDARY_VM_EXEC_CONTROL,
-			   eg_vmread(SECONDARY_VM_EXEC_CONTROL) &
-			   ~SECONDARY_EXEC_ENABLE_VMFUNC);
-	vs->armed = false;
-unlock:
+	vs->view_eptp = 0;
+	if (!vm->enabled || vm->dying)
+		eg_vcpu_disarm(vm, vs);
 	raw_spin_unlock(&vm->mmu_lock);
-out:
+}
+
+/*
+ * An exit of a vCPU with eptgate state.  The steady state -- armed, in
+ * the default view, nothing changed -- costs one VMREAD (the EPTP: the
+ * guest may have switched) and no lock; the VMCS stays armed.
+ */
+static void eg_exit_vcpu(struct eg_vm *vm, struct eg_vcpu *vs,
+			 struct kvm_vcpu *vcpu)
+{
+	u64 eptp;
+
+	WRITE_ONCE(vs->exits, vs->exits + 1);
+	if (!vs->armed)
+		return;
+	eptp = eg_vmread(EPT_POINTER);
+	if (eptp == vs->eptp_list[0] && !vs->view_eptp && !vs->resume_view &&
+	    vs->seq == READ_ONCE(vm->hook_seq)) {
+		if (vs->exit_view)
+			WRITE_ONCE(vs->exit_view, 0);
+		return;
+	}
+	eg_exit_slow(vm, vs, vcpu, eptp);
+}
+
+static void eg_on_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
+{
+	struct eg_hook_stash *st = this_cpu_ptr(&eg_hook_stash);
+	struct eg_vcpu *vs;
+	struct eg_vm *vm;
+
+	eg_cost_count(EG_COST_EXIT);
+	if (likely(st->vcpu == vcpu)) {
+		st->vcpu = NULL;
+		if (st->vs)
+			eg_exit_vcpu(st->vm, st->vs, vcpu);
+		return;
+	}
+	/* No entry probe before this exit: the hook was just attached. */
+	if (eg_vcpu_nested(vcpu))
+		return;
+	rcu_read_lock();
+	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	vs = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+	if (vs)
+		eg_exit_vcpu(vm, vs, vcpu);
 	rcu_read_unlock();
 }
 

@@ -3,6 +3,8 @@
 #ifndef EPTGATE_HOOK_H
 #define EPTGATE_HOOK_H
 
+#include <linux/kvm_types.h>
+
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -15,7 +17,10 @@ struct eg_vcpu {
 	u64 resume_instance;		/* that view's eg_view.instance */
 	u64 resume_gen;			/* eg_vm.switch_gen at the exit */
 	u32 exit_view;			/* view seen at the last exit */
-	bool armed;			/* VMCS points at eptp_list */
+	u64 seq;			/* eg_vm.hook_seq at the last slow entry */
+	hpa_t root_hpa;			/* KVM's root at that entry, or INVALID_PAGE */
+	u64 view_eptp;			/* a view's EPTP the entry wrote, until the exit */
+	bool armed;			/* VMCS points at eptp_list, VMFUNC on */
 	bool kvm_had_vmfunc;		/* KVM's own secondary-control bit */
 	u32 fill_retries;		/* lazy-fill retries in a row */
 	u64 entries, exits, exits_alt, vmfunc_ud;
@@ -27,5 +32,6 @@ int eg_vcpu_prepare_all(struct eg_vm *vm);
 void eg_vm_slots_baseline(struct eg_vm *vm);
 void eg_vcpu_free_all(struct eg_vm *vm);
 void eg_vm_hook_work(struct work_struct *work);
+void eg_vcpu_disarm(struct eg_vm *vm, struct eg_vcpu *vs);
 
 #endif /* EPTGATE_HOOK_H */

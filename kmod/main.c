@@ -23,6 +23,7 @@
 #include <linux/eptgate.h>
 #include "arg.h"
 #include "binding.h"
+#include "cost.h"
 #include "ept_entry.h"
 #include "hook.h"
 #include "list.h"
@@ -36,6 +37,7 @@
 DEFINE_MUTEX(eg_mutex);
 struct eg_caps eg_caps;
 struct eg_counters eg_counters;
+struct workqueue_struct *eg_wq;
 
 /* IA32_VMX_EPT_VPID_CAP bits (SDM Vol. 3D, A.10): <asm/vmx.h>'s VMX_EPT_*. */
 /* Allowed-1 settings of secondary controls are the MSR's high half. */
@@ -189,9 +191,13 @@ static int __init eg_init(void)
 		pr_err(EG_NAME ": not loading: %s\n", why);
 		return r;
 	}
+	eg_wq = alloc_workqueue(EG_NAME, 0, 0);
+	if (!eg_wq)
+		return -ENOMEM;
 	r = eg_trampoline_init();
 	if (r)
-		return r;
+		goto err_wq;
+	eg_cost_init();
 	r = eg_vmfunc_ud_init();
 	if (r)
 		goto err_tramp;
@@ -215,13 +221,17 @@ err_memslot:
 err_ud:
 	eg_vmfunc_ud_exit();
 err_tramp:
+	eg_cost_exit();
 	eg_trampoline_exit();
+err_wq:
+	destroy_workqueue(eg_wq);
 	return r;
 }
 
 /*
- * Every binding file holds a module reference, so no binding exists here
- * and every VMCS has been disarmed (see eg_vm_release()).
+ * Every binding file holds a module reference, and so does a released VM
+ * kept until its last armed VMCS is disarmed (binding.c): no binding
+ * exists here and every VMCS has been disarmed.
  */
 static void __exit eg_exit(void)
 {
@@ -229,7 +239,9 @@ static void __exit eg_exit(void)
 	eg_hook_exit();
 	eg_memslot_exit();
 	eg_vmfunc_ud_exit();
+	eg_cost_exit();
 	eg_trampoline_exit();
+	destroy_workqueue(eg_wq);
 	WARN_ON(atomic64_read(&eg_counters.table_pages) ||
 		atomic64_read(&eg_counters.pages_ref) ||
 		atomic64_read(&eg_counters.pages_pinned));

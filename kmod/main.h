@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/printk.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #define EG_NAME "eptgate"
 
@@ -26,6 +27,8 @@
 
 /* Every control-plane operation (the lock list is in vm.h). */
 extern struct mutex eg_mutex;
+/* The zombies' ends (binding.c); destroyed, after they ran, at module exit. */
+extern struct workqueue_struct *eg_wq;
 
 struct eg_caps {
 	u64 ept_vpid_cap;	/* IA32_VMX_EPT_VPID_CAP */

@@ -49,6 +49,7 @@ bool eg_vm_suspend(struct eg_vm *vm)
 		return false;
 	vm->slots_gen = gen;
 	vm->suspended = true;
+	eg_vm_hook_changed(vm);
 	queue_work(system_wq, &vm->revalidate_work);
 	return true;
 }
@@ -151,8 +152,10 @@ void eg_vm_revalidate(struct work_struct *work)
 	eg_peer_windows_unpin(vm);
 	raw_spin_lock(&vm->mmu_lock);
 	/* A newer change seen by the hook has queued this work again. */
-	if (vm->slots_gen == gen)
+	if (vm->slots_gen == gen) {
 		vm->suspended = false;
+		eg_vm_hook_changed(vm);
+	}
 	xa_for_each(&vm->vcpus, i, vs)
 		eg_view_fill_list(vm, vs->eptp_list);
 	raw_spin_unlock(&vm->mmu_lock);

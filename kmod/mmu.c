@@ -80,6 +80,9 @@ static void eg_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	struct eg_vm *vm = container_of(mn, struct eg_vm, mn);
 
 	eg_mmu_zap_hva(vm, 0, ULONG_MAX);
+	raw_spin_lock(&vm->mmu_lock);
+	eg_vm_zombie_end(vm);
+	raw_spin_unlock(&vm->mmu_lock);
 }
 
 const struct mmu_notifier_ops eg_mmu_notifier_ops = {

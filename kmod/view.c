@@ -51,6 +51,7 @@ static void eg_view_publish(struct eg_vm *vm, u32 id)
 	id = array_index_nospec(id, EPTGATE_MAX_VIEWS);
 	xa_for_each(&vm->vcpus, i, vs)
 		WRITE_ONCE(vs->eptp_list[id], eg_list_entry(vm, id));
+	eg_vm_hook_changed(vm);	/* while paused, the entry writes it */
 }
 
 /*

@@ -7,6 +7,7 @@
  */
 #include <linux/delay.h>
 #include <linux/hashtable.h>
+#include "cost.h"
 #include "hook.h"
 #include "main.h"
 #include "vm.h"
@@ -35,6 +36,7 @@ struct eg_vm *eg_vm_lookup_rcu(struct kvm *kvm)
 {
 	struct eg_vm *vm;
 
+	eg_cost_count(EG_COST_LOOKUP);
 	hash_for_each_possible_rcu(eg_vm_hash, vm, hnode, (unsigned long)kvm)
 		if (vm->kvm == kvm)
 			return vm;
@@ -124,4 +126,15 @@ void eg_vm_switching_off(struct eg_vm *vm)
 	lockdep_assert_held(&vm->mmu_lock);
 	vm->enabled = false;
 	vm->switch_gen++;
+	eg_vm_hook_changed(vm);
+}
+
+/* Queues the zombie's end, once; mmu_lock held. */
+void eg_vm_zombie_end(struct eg_vm *vm)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (vm->zombie && !vm->zombie_queued) {
+		vm->zombie_queued = true;
+		queue_work(eg_wq, &vm->zombie_work);
+	}
 }

@@ -68,14 +68,21 @@
  *   been kicked out of it, and no MMU-notifier zap uses it (eg_view.users).
  *
  * Teardown order (eg_vm_release)
- *   1. dying = true under mmu_lock: the hook stops arming VMCSs and nothing
- *      queues revalidate_work, hook_work or refill_work any more, which
- *      are then cancelled;
+ *   1. dying = true under mmu_lock (hook_seq bumped): the hook stops arming
+ *      VMCSs and nothing queues revalidate_work, hook_work or refill_work
+ *      any more, which are then cancelled;
  *   2. revoke its grants, and unmap every other window of other VMs
  *      that maps this VM (peer side);
- *   3. kick every vCPU out of guest mode and wait (KVM_REQ_TLB_FLUSH):
- *      each exit disarms its VMCS, so no VMCS points at eptgate memory;
- *   4. unhash (RCU) and synchronize_rcu(): no hook still sees the eg_vm;
+ *   3. disarm every VMCS (eg_vm_disarm_all()): kick every vCPU out of guest
+ *      mode and wait (KVM_REQ_TLB_FLUSH), each exit disarming its VMCS, and
+ *      disarm the vCPUs outside KVM_RUN through vcpu_load(), for up to
+ *      EG_DISARM_ROUNDS rounds.  If a VMCS is still armed (a vCPU halted in
+ *      KVM_RUN) the eg_vm becomes a zombie: its views are freed, the rest
+ *      kept with a module reference until the hook disarms the last armed
+ *      VMCS at its vCPU's next entry or the mm goes (eg_vm_zombie_end(),
+ *      zombie_work on eg_wq goes on with 4.);
+ *   4. unhash (RCU), synchronize_rcu() and kick again: no probe still uses
+ *      the eg_vm (the exit probe's per-CPU stash, hook.c);
  *   5. unregister the MMU notifier; zap and free views (INVEPT first);
  *   6. free vCPU state, kvm_put_kvm().
  */
@@ -125,6 +132,15 @@ struct eg_vm {
 	struct xarray vcpus;		/* vcpu_idx -> eg_vcpu */
 	bool enabled;
 	bool dying;
+	/*
+	 * Bumped by every change the hook acts on at an entry (enabled,
+	 * dying, suspended, switch_gen): a vCPU that saw the same value at
+	 * its last slow entry takes the lock-free path (hook.c).
+	 */
+	u64 hook_seq;
+	unsigned int nr_armed;		/* vCPUs whose VMCS is armed */
+	bool zombie;			/* released, some VMCS still armed */
+	bool zombie_queued;		/* zombie_work queued (once) */
 	u64 switch_gen;			/* bumped by every switching off */
 	u64 view_seq;			/* last eg_view.instance handed out */
 	long mmu_invalidate_in_progress;
@@ -138,7 +154,15 @@ struct eg_vm {
 	struct work_struct revalidate_work;
 	struct work_struct hook_work;	/* eg_vm_hook_work() */
 	struct work_struct refill_work;	/* eg_vm_refill_work() */
+	struct work_struct zombie_work;	/* eg_vm_zombie_work(), on eg_wq */
 };
+
+/* Something the hook acts on at an entry changed; mmu_lock held. */
+static inline void eg_vm_hook_changed(struct eg_vm *vm)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	WRITE_ONCE(vm->hook_seq, vm->hook_seq + 1);
+}
 
 /*
  * View @id of @vm, or NULL.  Every view id a caller gives goes through
@@ -161,7 +185,10 @@ void eg_vm_kick_all(struct eg_vm *vm);
 /* Kicks of eg_vm_drain(), about EG_DRAIN_US apart: 100 ms at most. */
 #define EG_DRAIN_ROUNDS	100
 #define EG_DRAIN_US	1000
+/* Rounds of release's disarming, EG_DRAIN_US apart (binding.c). */
+#define EG_DISARM_ROUNDS	20
 bool eg_vm_drain(struct eg_vm *vm, u32 id);
 void eg_vm_switching_off(struct eg_vm *vm);
+void eg_vm_zombie_end(struct eg_vm *vm);
 
 #endif /* EPTGATE_VM_H */

@@ -17,7 +17,9 @@
 #include <linux/module.h>
 #include <asm/ibt.h>
 #include <asm/traps.h>
+#include "hook.h"
 #include "main.h"
+#include "vm.h"
 #include "vmfunc_ud.h"
 
 /* A function body that only returns: where the probe sends the CPU. */
@@ -33,9 +35,19 @@ asm(".pushsection .text\n"
 static int eg_vmfunc_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	struct eg_vcpu *vs = NULL;
+	struct eg_vm *vm;
 
 	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		return 0;
+	/* Counted here, not in the exit probe, which reads no exit reason. */
+	rcu_read_lock();
+	vm = eg_vm_lookup_rcu(vcpu->kvm);
+	if (vm)
+		vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+	if (vs)
+		WRITE_ONCE(vs->vmfunc_ud, vs->vmfunc_ud + 1);
+	rcu_read_unlock();
 	kvm_queue_exception(vcpu, UD_VECTOR);
 	regs->ax = 1;
 	instruction_pointer_set(regs, (unsigned long)eg_vmfunc_ret);

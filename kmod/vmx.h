@@ -9,6 +9,7 @@
 
 #include <asm/vmx.h>
 #include <asm/asm.h>
+#include "cost.h"
 
 /* VMREAD: 0 if the field cannot be read (VMfail), which the hook treats
  * as "not ours to touch".
@@ -18,6 +19,7 @@ static __always_inline u64 eg_vmread(unsigned long field)
 	u64 value;
 	bool fail;
 
+	eg_cost_count(EG_COST_VMREAD);
 	asm volatile("vmread %[field], %[value]"
 		     : [value] "=rm"(value), "=@ccbe"(fail)
 		     : [field] "r"(field)
@@ -32,6 +34,7 @@ static __always_inline void eg_vmwrite(unsigned long field, u64 value)
 {
 	bool fail;
 
+	eg_cost_count(EG_COST_VMWRITE);
 	asm volatile("vmwrite %[value], %[field]"
 		     : "=@ccbe"(fail)
 		     : [field] "r"(field), [value] "rm"(value)
