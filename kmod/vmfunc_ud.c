@@ -40,12 +40,15 @@ static int eg_vmfunc_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (vcpu->arch.hflags & HF_GUEST_MASK)
 		return 0;
-	/* Counted here, not in the exit probe, which reads no exit reason. */
+	/*
+	 * Counted here, not in the exit probe, which reads no exit reason:
+	 * with switching enabled only (api.rst), i.e. with the VMCS armed.
+	 */
 	rcu_read_lock();
 	vm = eg_vm_lookup_rcu(vcpu->kvm);
 	if (vm)
 		vs = xa_load(&vm->vcpus, vcpu->vcpu_idx);
-	if (vs)
+	if (vs && READ_ONCE(vs->armed))
 		WRITE_ONCE(vs->vmfunc_ud, vs->vmfunc_ud + 1);
 	rcu_read_unlock();
 	kvm_queue_exception(vcpu, UD_VECTOR);
