@@ -567,9 +567,17 @@ static EG_INLINE void write_used(struct eg_txq *q, const uint64_t *src,
 		stop = src + run;
 		if (run & 1)
 			vq_st64_a4(dst++, *src++);
-		for (; src != stop; src += 2, dst += 2) {
+		if (run & 2) {
 			vq_st64_a4(dst, src[0]);
 			vq_st64_a4(dst + 1, src[1]);
+			src += 2;
+			dst += 2;
+		}
+		for (; src != stop; src += 4, dst += 4) {
+			vq_st64_a4(dst, src[0]);
+			vq_st64_a4(dst + 1, src[1]);
+			vq_st64_a4(dst + 2, src[2]);
+			vq_st64_a4(dst + 3, src[3]);
 		}
 		pos = 0;
 	}
