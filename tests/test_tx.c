@@ -1322,6 +1322,42 @@ static void test_race(void)
 	peer_free(p);
 }
 
+/*
+ * The descriptor budget (qsize per burst) counts the fast path's
+ * descriptors too: a driver whose avail entries name descriptors of a
+ * chain already walked in the burst runs it out, and the burst stops at
+ * a loop error.
+ */
+static void test_budget(void)
+{
+	static const uint32_t lens[14] = { 26, 26, 26, 26, 26, 26, 26,
+					   26, 26, 26, 26, 26, 26, 26 };
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[6];
+	uint16_t id[14];
+	unsigned int r, j;
+	int h;
+
+	h = post_chain(p, lens, 14);
+	id[0] = (uint16_t)h;
+	for (j = 1; j < 14; j++)
+		id[j] = p->nxt[id[j - 1]];
+	for (j = 1; j <= 5; j++)	/* the chain's own descriptors again */
+		avail_push(p, id[j]);
+	pk[0] = (struct eg_tx_pkt){ P, 14 * 26 - 12, 0 };	/* all 14 */
+	for (j = 1; j < 6; j++)
+		pk[j] = (struct eg_tx_pkt){ P + 100 * j, 14, 0 };
+	r = eg_tx_burst(&p->q, pk, 6, &p->st);
+	TAP_CHECK(r == 3 && pk[0].status == EG_TX_OK && pk[1].status == EG_TX_OK &&
+		  pk[2].status == EG_TX_OK && pk[3].status == EG_TX_PENDING &&
+		  p->st.sent == 3 && p->st.err_loop == 1 && p->st.chains_dropped == 1 &&
+		  p->used->idx == 4 && p->used->ring[1].id == id[1] &&
+		  p->used->ring[2].id == id[2] && p->used->ring[3].id == id[3] &&
+		  p->used->ring[3].len == 0,
+		  "14 descriptors walked, 2 on the fast path: the budget of 16 ends the burst");
+	peer_free(p);
+}
+
 int main(void)
 {
 	for (unsigned int i = 0; i < PLEN; i++)
@@ -1335,6 +1371,7 @@ int main(void)
 	test_mrg();
 	test_shadow();
 	test_read_once();
+	test_budget();
 	test_avail_idx_back();
 	test_notify();
 	test_avail_idx();
