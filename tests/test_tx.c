@@ -1425,6 +1425,33 @@ static void test_read_once_second(void)
 	peer_free(p);
 }
 
+/*
+ * Entries withdrawn after eg_tx_burst() prepared them (at the end of the
+ * burst before) and reposted behind a bogus head: used in the driver's new
+ * order, the bogus head counted.
+ */
+static void test_withdrawn(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+	int h[4];
+	unsigned int r, j;
+
+	for (j = 0; j < 4; j++)
+		h[j] = post1(p, 1000);
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares entries 2, 3 */
+	p->avail->ring[2] = 16 + 9;
+	p->avail->ring[3] = (uint16_t)h[2];
+	p->avail->ring[4] = (uint16_t)h[3];
+	p->avail->idx = 5;
+	r += eg_tx_burst(&p->q, pk, 2, &p->st);
+	TAP_CHECK(r == 4 && p->st.err_head == 1 && p->q.last_avail_idx == 5 &&
+		  p->used->idx == 4 && p->used->ring[2].id == (uint32_t)h[2] &&
+		  p->used->ring[3].id == (uint32_t)h[3] && p->st.chains_dropped == 0,
+		  "prepared entries withdrawn, reposted behind a bogus head: its order, err_head");
+	peer_free(p);
+}
+
 int main(void)
 {
 	for (unsigned int i = 0; i < PLEN; i++)
@@ -1439,6 +1466,7 @@ int main(void)
 	test_shadow();
 	test_read_once();
 	test_read_once_second();
+	test_withdrawn();
 	test_budget();
 	test_bytes();
 	test_copy_sizes();
