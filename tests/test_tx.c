@@ -1322,6 +1322,136 @@ static void test_race(void)
 	peer_free(p);
 }
 
+/*
+ * The descriptor budget (qsize per burst) counts the fast path's
+ * descriptors too: a driver whose avail entries name descriptors of a
+ * chain already walked in the burst runs it out, and the burst stops at
+ * a loop error.
+ */
+static void test_budget(void)
+{
+	static const uint32_t lens[14] = { 26, 26, 26, 26, 26, 26, 26,
+					   26, 26, 26, 26, 26, 26, 26 };
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[6];
+	uint16_t id[14];
+	unsigned int r, j;
+	int h;
+
+	h = post_chain(p, lens, 14);
+	id[0] = (uint16_t)h;
+	for (j = 1; j < 14; j++)
+		id[j] = p->nxt[id[j - 1]];
+	for (j = 1; j <= 5; j++)	/* the chain's own descriptors again */
+		avail_push(p, id[j]);
+	pk[0] = (struct eg_tx_pkt){ P, 14 * 26 - 12, 0 };	/* all 14 */
+	for (j = 1; j < 6; j++)
+		pk[j] = (struct eg_tx_pkt){ P + 100 * j, 14, 0 };
+	r = eg_tx_burst(&p->q, pk, 6, &p->st);
+	TAP_CHECK(r == 3 && pk[0].status == EG_TX_OK && pk[1].status == EG_TX_OK &&
+		  pk[2].status == EG_TX_OK && pk[3].status == EG_TX_PENDING &&
+		  p->st.sent == 3 && p->st.err_loop == 1 && p->st.chains_dropped == 1 &&
+		  p->used->idx == 4 && p->used->ring[1].id == id[1] &&
+		  p->used->ring[2].id == id[2] && p->used->ring[3].id == id[3] &&
+		  p->used->ring[3].len == 0,
+		  "14 descriptors walked, 2 on the fast path: the budget of 16 ends the burst");
+	peer_free(p);
+}
+
+/* Payload bytes: fast packets, then one the fast path declines. */
+static void test_bytes(void)
+{
+	static const uint32_t two[2] = { 2048, 2048 };
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[3] = { { P, 60, 0 }, { P + 60, 61, 0 }, { P, 3000, 0 } };
+	unsigned int r;
+
+	post1(p, 2048);
+	post1(p, 2048);
+	post_chain(p, two, 2);
+	r = eg_tx_burst(&p->q, pk, 3, &p->st);
+	TAP_CHECK(r == 3 && p->st.sent == 3 && p->st.bytes == 60 + 61 + 3000 &&
+		  p->used->idx == 3 && p->used->ring[2].len == 12 + 3000,
+		  "bytes: two fast packets and a chained one, 3121 in all");
+	peer_free(p);
+}
+
+/* Every length the fast path's copy tells apart, 14..129 B, byte for byte. */
+static void test_copy_sizes(void)
+{
+	struct peer *p = peer_new(128, 0, 2048);
+	struct eg_tx_pkt pk[58];
+	unsigned int r = 0, k;
+	int ok = 1;
+
+	for (k = 0; k < 116; k++)
+		post1(p, 2048);
+	for (k = 0; k < 116; k++) {
+		pk[k % 58] = (struct eg_tx_pkt){ P + 3 * k, 14 + k, 0 };
+		if (k % 58 == 57)
+			r += eg_tx_burst(&p->q, pk, 58, &p->st);
+	}
+	for (k = 0; k < 116; k++)
+		ok &= pkt_at(p, k, P + 3 * k, 14 + k, 1);
+	TAP_CHECK(r == 116 && ok && p->used->idx == 116 && err_sum(&p->st) == 0,
+		  "packets of 14..129 B: each intact after its header");
+	consume(p, ~0u, 0);
+	TAP_CHECK(p->guard_errors == 0, "packets of 14..129 B: guards intact");
+	peer_free(p);
+}
+
+/*
+ * The same for an entry other than the first of the burst: each prepared
+ * entry is matched against its own avail slot.
+ */
+static void test_read_once_second(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+	int h[4];
+	uint64_t a3;
+	unsigned int r, j;
+
+	for (j = 0; j < 4; j++)
+		h[j] = post1(p, 1000);
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares entries 2, 3 */
+	a3 = p->desc[h[3]].addr;
+	p->desc[h[3]].addr = p->desc[h[0]].addr;
+	r += eg_tx_burst(&p->q, pk, 2, &p->st);
+	TAP_CHECK(r == 4 && p->used->idx == 4 && p->used->ring[3].id == (uint32_t)h[3] &&
+		  !memcmp(p->win + (a3 - GPA_BASE) + 12, P + 60, 60) && err_sum(&p->st) == 0,
+		  "second entry of a burst, descriptor rewritten after it was read: as read");
+	p->desc[h[3]].addr = a3;
+	peer_free(p);
+}
+
+/*
+ * Entries withdrawn after eg_tx_burst() prepared them (at the end of the
+ * burst before) and reposted behind a bogus head: used in the driver's new
+ * order, the bogus head counted.
+ */
+static void test_withdrawn(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+	int h[4];
+	unsigned int r, j;
+
+	for (j = 0; j < 4; j++)
+		h[j] = post1(p, 1000);
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares entries 2, 3 */
+	p->avail->ring[2] = 16 + 9;
+	p->avail->ring[3] = (uint16_t)h[2];
+	p->avail->ring[4] = (uint16_t)h[3];
+	p->avail->idx = 5;
+	r += eg_tx_burst(&p->q, pk, 2, &p->st);
+	TAP_CHECK(r == 4 && p->st.err_head == 1 && p->q.last_avail_idx == 5 &&
+		  p->used->idx == 4 && p->used->ring[2].id == (uint32_t)h[2] &&
+		  p->used->ring[3].id == (uint32_t)h[3] && p->st.chains_dropped == 0,
+		  "prepared entries withdrawn, reposted behind a bogus head: its order, err_head");
+	peer_free(p);
+}
+
 int main(void)
 {
 	for (unsigned int i = 0; i < PLEN; i++)
@@ -1335,6 +1465,11 @@ int main(void)
 	test_mrg();
 	test_shadow();
 	test_read_once();
+	test_read_once_second();
+	test_withdrawn();
+	test_budget();
+	test_bytes();
+	test_copy_sizes();
 	test_avail_idx_back();
 	test_notify();
 	test_avail_idx();

@@ -179,16 +179,27 @@ static EG_INLINE void eg_copy(void *dst, const void *src, eg_size_t n)
 }
 
 /*
- * The fast path's copy: a whole packet, so n >= EG_TX_PKT_MIN (> 8), and
- * the common sizes first.  ASan sees these moves itself.
+ * The fast path's copy: a whole packet, so n >= EG_TX_PKT_MIN (> 8), to
+ * buf + EG_TX_HDR_LEN, the common sizes first.  ASan sees these moves
+ * itself.
  */
-static EG_INLINE void eg_copy_pkt(uint8_t *d, const uint8_t *s, uint32_t n)
+static EG_INLINE void eg_copy_pkt(uint8_t *buf, const uint8_t *s, uint32_t n)
 {
+	uint8_t *d = buf + EG_TX_HDR_LEN;
+
 	_Static_assert(EG_TX_PKT_MIN >= 8, "eg_copy_pkt: at least one 8-byte move");
-	if (n > 64)
-		eg_copy(d, s, n);	/* its first test is n <= EG_COPY_SMALL */
-	else
+	if (n - 33 < 32) {
+		/* 33..64: two blocks of 32, the second overlapping, from the end */
+		const uint8_t *se = s + n;
+		uint8_t *de = buf + n;
+
+		eg_mov32(d, s);
+		eg_mov32(de + EG_TX_HDR_LEN - 32, se - 32);
+	} else if (n < 33) {
 		eg_copy_64(d, s, n);
+	} else {
+		eg_copy(d, s, n);	/* its first test is n <= EG_COPY_SMALL */
+	}
 }
 
 /*
@@ -556,9 +567,17 @@ static EG_INLINE void write_used(struct eg_txq *q, const uint64_t *src,
 		stop = src + run;
 		if (run & 1)
 			vq_st64_a4(dst++, *src++);
-		for (; src != stop; src += 2, dst += 2) {
+		if (run & 2) {
 			vq_st64_a4(dst, src[0]);
 			vq_st64_a4(dst + 1, src[1]);
+			src += 2;
+			dst += 2;
+		}
+		for (; src != stop; src += 4, dst += 4) {
+			vq_st64_a4(dst, src[0]);
+			vq_st64_a4(dst + 1, src[1]);
+			vq_st64_a4(dst + 2, src[2]);
+			vq_st64_a4(dst + 3, src[3]);
 		}
 		pos = 0;
 	}
@@ -760,6 +779,34 @@ static void publish(struct eg_txq *q, struct burst *b, uint16_t old,
  */
 
 /*
+ * A head buffer outside the tail (before the ring, or between its parts):
+ * where it is in the window, or NULL when it is not a buffer the device
+ * may write.  The tail is where a sane driver's buffers are: the loop
+ * below comes here on an unlikely branch.
+ */
+static EG_INLINE uint8_t *buf_off_tail(const struct eg_txq *q, uint64_t addr,
+				       uint32_t dlen)
+{
+	uint64_t x = addr - q->win_gpa;
+
+	if (!in_window(q->win_len, x, dlen) || in_ring(q, x, dlen))
+		return (uint8_t *)0;
+	return q->win + x;
+}
+
+/*
+ * The largest number of consecutive entries from a whose pre[] slots and
+ * avail ring slots both do not wrap: pre[] wraps every EG_TX_BURST_MAX
+ * entries, the ring every qsize, both powers of 2.
+ */
+static inline uint16_t flat_run(const struct eg_txq *q, uint16_t a)
+{
+	uint16_t m = q->mask < EG_TX_BURST_MAX - 1 ? q->mask : EG_TX_BURST_MAX - 1;
+
+	return (uint16_t)(m + 1 - (a & m));
+}
+
+/*
  * Prepare the entries [last_avail_idx, end), at most n of them, that are
  * not yet: read each avail entry and its head descriptor once, validate
  * them as tx_one() would (desc_usable(), in_ring()), keep the result in
@@ -771,11 +818,10 @@ static void publish(struct eg_txq *q, struct burst *b, uint16_t old,
 static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 {
 	uint16_t a = q->last_avail_idx, have = (uint16_t)(q->pf_end - a);
-	uint16_t want = (uint16_t)(end - a), k, stop;
+	uint16_t want = (uint16_t)(end - a), k, stop, run, i;
 	/* in locals: the header stores may alias anything */
 	const struct virtq_desc *desc = q->desc;
 	const eg_le16 *ring = q->avail->ring;
-	struct eg_tx_pre *pre = q->pre;
 	uint64_t tail_gpa = q->tail_gpa, tail_len = q->tail_len;
 	uint8_t *tail = q->tail;
 	uint16_t mask = q->mask;	/* qsize - 1 */
@@ -788,47 +834,52 @@ static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
 		return;
 	stop = (uint16_t)(a + want);
 	q->pf_end = stop;
-	for (k = (uint16_t)(a + have); k != stop; k++) {
-		struct eg_tx_pre *e = &pre[k % EG_TX_BURST_MAX];
-		uint16_t head = vq_ld16(&ring[k & mask]), flags;
-		const struct virtq_desc *d;
-		uint32_t dlen;
-		uint64_t addr, x;
-		uint8_t *buf;
+	for (k = (uint16_t)(a + have); k != stop; k = (uint16_t)(k + run)) {
+		struct eg_tx_pre *e = &q->pre[k % EG_TX_BURST_MAX];
+		const eg_le16 *r = &ring[k & mask];
 
-		if (head > mask)
-			goto skip;
-		d = &desc[head];
-		addr = vq_ld64(&d->addr);
-		dlen = vq_ld32(&d->len);
-		flags = vq_ld16(&d->flags);
-		/* too short for any packet, or not writable, or indirect */
-		if (dlen < EG_TX_HDR_LEN + EG_TX_PKT_MIN ||
-		    (flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
-		    VIRTQ_DESC_F_WRITE)
-			goto skip;
-		/* x + dlen cannot wrap: x < tail_len <= EG_TX_WIN_MAX */
-		x = addr - tail_gpa;
-		if (x < tail_len && x + dlen <= tail_len) {
-			buf = tail + x;
-		} else {
-			/* before the ring, or between its parts */
-			x = addr - q->win_gpa;
-			if (!in_window(q->win_len, x, dlen) || in_ring(q, x, dlen))
+		run = flat_run(q, k);
+		if (run > (uint16_t)(stop - k))
+			run = (uint16_t)(stop - k);
+		for (i = 0; i < run; i++, e++) {
+			uint16_t head = vq_ld16(&r[i]), flags;
+			const struct virtq_desc *d;
+			uint32_t dlen;
+			uint64_t addr, x;
+			uint8_t *buf;
+
+			if (head > mask)
 				goto skip;
-			buf = q->win + x;
-		}
-		hdr_store(buf);
-		if (dlen > L1_CACHE_BYTES)
-			eg_prefetchw(buf + L1_CACHE_BYTES);
-		if (dlen > EG_TX_HDR_LEN + EG_TX_PKT_MAX)
-			dlen = EG_TX_HDR_LEN + EG_TX_PKT_MAX;
-		e->data = buf + EG_TX_HDR_LEN;
-		e->room = dlen - EG_TX_HDR_LEN - EG_TX_PKT_MIN + 1;
-		e->head = head;
-		continue;
+			d = &desc[head];
+			addr = vq_ld64(&d->addr);
+			dlen = vq_ld32(&d->len);
+			flags = vq_ld16(&d->flags);
+			/* too short for any packet, or not writable, or indirect */
+			if (dlen < EG_TX_HDR_LEN + EG_TX_PKT_MIN ||
+			    (flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
+			    VIRTQ_DESC_F_WRITE)
+				goto skip;
+			/* x + dlen cannot wrap: x < tail_len <= EG_TX_WIN_MAX */
+			x = addr - tail_gpa;
+			if (__builtin_expect(x < tail_len && x + dlen <= tail_len, 1)) {
+				buf = tail + x;
+			} else {
+				buf = buf_off_tail(q, addr, dlen);
+				if (!buf)
+					goto skip;
+			}
+			hdr_store(buf);
+			if (dlen > L1_CACHE_BYTES)
+				eg_prefetchw(buf + L1_CACHE_BYTES);
+			if (dlen > EG_TX_HDR_LEN + EG_TX_PKT_MAX)
+				dlen = EG_TX_HDR_LEN + EG_TX_PKT_MAX;
+			e->buf = buf;
+			e->room = dlen - EG_TX_HDR_LEN - EG_TX_PKT_MIN + 1;
+			e->head = head;
+			continue;
 skip:
-		e->room = 0;
+			e->room = 0;
+		}
 	}
 }
 
@@ -877,31 +928,68 @@ static void prefetch_used(const struct eg_txq *q, unsigned int n)
 }
 
 /*
- * The fast path, in plain sight: a prepared entry (q->pre[]) whose head
- * buffer alone holds header and packet.  Its header is there already
- * (prepare_bufs()); the packet is copied after it and its used element
- * staged.  Anything else -- a bad packet length, an entry not prepared or
- * not usable, a buffer too short, the descriptor budget spent -- goes to
- * tx_one(), which starts from the same state.
- *
- * Its state is in locals, written back before anything else runs: the
- * copy's byte stores may alias any memory, so state kept in q or b would
- * be reloaded after every packet.  A fast packet takes one avail entry and
- * one descriptor, so the entries consumed since the last write-back (a -
- * a0) also give the budget spent and the packets sent; lim keeps the
- * entries used within the budget.
+ * The fast path: a prepared entry (q->pre[]) whose head buffer alone holds
+ * header and packet.  Its header is there already (prepare_bufs()); the
+ * packet is copied after it and its used element staged at sh[].  Packets
+ * from p, at most m of them, on the entries from a (m within the prepared
+ * entries and the descriptor budget: a fast packet takes one entry and one
+ * descriptor).  It stops at anything else -- a bad packet length, an entry
+ * not usable, a buffer too short, an avail entry that no longer names the
+ * prepared head (a driver that withdrew and reposted its entries gets them
+ * used in its order; tx_one() reads the entry afresh) -- and returns how
+ * many packets went.  Out of line, its state in registers: the copy's byte
+ * stores may alias any memory, so state kept in q or b would be reloaded
+ * after every packet.
  */
+static __attribute__((noinline)) uint32_t fast_run(const struct eg_txq *q,
+						   uint16_t a,
+						   struct eg_tx_pkt *p,
+						   uint32_t m, uint64_t *sh,
+						   uint64_t *bytes)
+{
+	const eg_le16 *ring = q->avail->ring;
+	uint16_t mask = q->mask;
+	uint32_t nbytes = 0;	/* <= EG_TX_BURST_MAX * EG_TX_PKT_MAX */
+	uint32_t done = 0, run, i;
+
+	while (done < m) {
+		const struct eg_tx_pre *e = &q->pre[a % EG_TX_BURST_MAX];
+		const eg_le16 *r = &ring[a & mask];
+
+		run = flat_run(q, a);
+		if (run > m - done)
+			run = m - done;
+		for (i = 0; i < run; i++, e++, p++) {
+			uint32_t len = p->len;
+			const uint8_t *src = p->data;
+
+			/* EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, and it fits */
+			if (len - EG_TX_PKT_MIN >= e->room || !src ||
+			    vq_ld16(&r[i]) != e->head)
+				goto out;
+			sh[i] = e->head | (uint64_t)(EG_TX_HDR_LEN + len) << 32;
+			eg_copy_pkt(e->buf, src, len);
+			p->status = EG_TX_OK;
+			nbytes += len;
+		}
+		done += run;
+		sh += run;
+		a = (uint16_t)(a + run);
+	}
+	*bytes += nbytes;
+	return done;
+out:
+	*bytes += nbytes;
+	return done + i;
+}
+
 unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 			 unsigned int n, struct eg_tx_stats *st)
 {
-	uint16_t old = q->used_idx, a, a0, lim;
+	uint16_t old = q->used_idx;
 	struct eg_tx_pkt *p, *pend;
-	const struct eg_tx_pre *pre = q->pre;
-	const eg_le16 *ring = q->avail->ring;
-	uint16_t mask = q->mask;
 	struct burst b;
 	uint64_t bytes = 0;
-	uint32_t cnt;
 	unsigned int i;
 	int asked = 0;
 
@@ -923,61 +1011,36 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	p = pkts;
 	pend = pkts + n;
 again:
-	a = a0 = q->last_avail_idx;
-	lim = q->pf_end;
-	if ((uint16_t)(lim - a) > b.budget)
-		lim = (uint16_t)(a + b.budget);
-	cnt = b.cnt;
 	while (p != pend) {
-		if (a != lim) {
-			const struct eg_tx_pre *e = &pre[a % EG_TX_BURST_MAX];
-			uint32_t len = p->len;
+		uint16_t a = q->last_avail_idx;
+		uint32_t m = (uint16_t)(q->pf_end - a), k;
 
-			/*
-			 * EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, it fits, and the
-			 * entry still names that head: a driver that withdrew
-			 * and reposted its entries gets them used in its order
-			 * (tx_one() reads the entry afresh).
-			 */
-			if (len - EG_TX_PKT_MIN < e->room && p->data &&
-			    vq_ld16(&ring[a & mask]) == e->head) {
-				b.shadow[cnt++] = e->head |
-						  (uint64_t)(EG_TX_HDR_LEN + len) << 32;
-				eg_copy_pkt(e->data, p->data, len);
-				p->status = EG_TX_OK;
-				bytes += len;
-				a++;
-				p++;
-				continue;
-			}
-		}
-		/* the slow paths: state back into q and b */
+		if (m > b.budget)
+			m = b.budget;
+		if (m > (uint32_t)(pend - p))
+			m = (uint32_t)(pend - p);
+		k = fast_run(q, a, p, m, b.shadow + b.cnt, &bytes);
+		p += k;
+		a = (uint16_t)(a + k);
 		q->last_avail_idx = a;
-		b.cnt = cnt;
-		b.budget -= (uint16_t)(a - a0);
-		st->sent += (uint16_t)(a - a0);
+		b.cnt += k;
+		b.budget -= k;
+		st->sent += k;
+		if (p == pend)
+			break;
+		/* the slow paths */
 		if (a == q->pf_end && a != b.end) {
 			prepare_bufs(q, b.end, (unsigned int)(pend - p));
-		} else {
-			if (tx_one(q, &b, p, st) == PK_STOP)
-				goto stop;
-			p++;
-			trim_pre(q, &b);
-			/* room for the rest of the burst on the fast path */
-			if (b.cnt > EG_TX_SHADOW - EG_TX_BURST_MAX)
-				flush_shadow(q, &b, b.cnt);
+			continue;
 		}
-		a = a0 = q->last_avail_idx;
-		lim = q->pf_end;
-		if ((uint16_t)(lim - a) > b.budget)
-			lim = (uint16_t)(a + b.budget);
-		cnt = b.cnt;
+		if (tx_one(q, &b, p, st) == PK_STOP)
+			break;
+		p++;
+		trim_pre(q, &b);
+		/* room for the rest of the burst on the fast path */
+		if (b.cnt > EG_TX_SHADOW - EG_TX_BURST_MAX)
+			flush_shadow(q, &b, b.cnt);
 	}
-	q->last_avail_idx = a;
-	b.cnt = cnt;
-	b.budget -= (uint16_t)(a - a0);
-	st->sent += (uint16_t)(a - a0);
-stop:
 	/* the ring ran out: ask for a notification, once, and look again */
 	if (p != pend && !asked) {
 		asked = 1;

@@ -140,7 +140,7 @@ struct eg_txq {
 	 * not use the entry.
 	 */
 	struct eg_tx_pre {
-		uint8_t *data;	/* where the packet goes: after the header */
+		uint8_t *buf;	/* the head buffer: header, then packet */
 		uint32_t room;	/* min(len, HDR + PKT_MAX) - HDR - PKT_MIN + 1 */
 		uint16_t head;	/* < qsize */
 		uint16_t rsvd;
