@@ -41,14 +41,7 @@
  * the receiver's counters can be seen to hold every packet sent, no more
  * (testpmd rxonly checks no content).
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "common.h"	/* arg_long() */
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -335,21 +328,12 @@ static uint64_t eg_errors(const struct eg_tx_stats *st)
 
 /* ---------------------------------------------------------------- main -- */
 
-static long opt_long(int argc, char **argv, const char *name, long def)
+/* "--name value" from argv (argv[0] the program's name), or NULL */
+static const char *arg_str(int argc, char **argv, const char *name)
 {
 	int i;
 
-	for (i = 0; i + 1 < argc; i++)
-		if (!strcmp(argv[i], name))
-			return strtol(argv[i + 1], NULL, 0);
-	return def;
-}
-
-static const char *opt_str(int argc, char **argv, const char *name)
-{
-	int i;
-
-	for (i = 0; i + 1 < argc; i++)
+	for (i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], name))
 			return argv[i + 1];
 	return NULL;
@@ -374,10 +358,10 @@ int main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	mode = opt_str(argc, argv, "--mode");
-	sock = opt_str(argc, argv, "--socket");
-	size = (uint32_t)opt_long(argc, argv, "--size", 64);
-	batch = (uint32_t)opt_long(argc, argv, "--batch", 32);
+	mode = arg_str(argc, argv, "--mode");
+	sock = arg_str(argc, argv, "--socket");
+	size = (uint32_t)arg_long(argc, argv, "--size", 64);
+	batch = (uint32_t)arg_long(argc, argv, "--batch", 32);
 	if (!mode || !sock || (strcmp(mode, "vhost") && strcmp(mode, "eg")) ||
 	    size < PKT_MIN || size > PKT_MAX || batch < 1 || batch > EG_TX_BURST_MAX) {
 		fprintf(stderr, "usage: vhost_tx <EAL options> -- --mode vhost|eg --socket PATH "
