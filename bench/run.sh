@@ -51,7 +51,7 @@ BAD_DATA=0	# wrong data at a receiver: never retried away
 # ------------------------------------------------------------ packages --
 need=()
 for p in gcc make valgrind util-linux dpdk dpdk-dev librte-net-memif23 \
-	 librte-net-vhost23 librte-net-virtio23; do
+	 librte-net-vhost23 librte-net-virtio23 pkgconf; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -243,17 +243,17 @@ pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) /
 # Once more when testpmd died during start-up (it happens on a loaded
 # machine) or a side did not have its CPU for the whole window (logged).
 run_dpdk() {
-	local m n c
+	local m n c y z
 	if ! run_dpdk_once "$@"; then
 		log "$3: failed, once more"
 		FAILED=$((FAILED - 1))
 		run_dpdk_once "$@"
 	elif cpu_short "${CPU[$3]}"; then
 		log "$3: a side had its CPU only ${CPU[$3]} of the window: once more"
-		m=${MPPS[$3]} n=${NOTE[$3]} c=${CPU[$3]}
+		m=${MPPS[$3]} n=${NOTE[$3]} c=${CPU[$3]} y=${CYC[$3]:-} z=${CYCF[$3]:-}
 		if ! run_dpdk_once "$@"; then	# keep the first one
 			FAILED=$((FAILED - 1))
-			MPPS[$3]=$m NOTE[$3]=$n CPU[$3]=$c
+			MPPS[$3]=$m NOTE[$3]=$n CPU[$3]=$c CYC[$3]=$y CYCF[$3]=$z
 		fi
 	fi
 }
@@ -400,7 +400,7 @@ same_check() {
 }
 
 # ------------------------------------------------------------ the runs --
-say "measuring (7 to 11 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
+say "measuring (9 to 15 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
 T_START=$SECONDS
 STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 
