@@ -290,6 +290,7 @@ run_dpdk_once() {
 	wait_quiet
 	rm -f "$sock"
 	local slog=$B/$key.srv.log clog=$B/$key.cli.log c0s=0 c0c=0 w0=0 c1s c1c w1 go=0
+	rm -f "$slog" "$clog"	# an earlier run's lines would pass for this one's
 	if [ -n "${srv_vdev:-}" ]; then
 		srv+=(--vdev "$srv_vdev" -- --forward-mode=txonly --txpkts="$size" $tpmd)
 	else
@@ -388,12 +389,13 @@ same_check() {
 			v["in_order"], v["packed"] }')
 	NOTE[$key]+=$(awk -v o="$sum" -v r="$rxp" 'BEGIN {
 		n = split(o, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], x, "="); v[x[1]] = x[2] }
-		printf "; %s TSC cyc/pkt in the call (%s in calls that sent all %d, %.0f%% of calls); kicks %d; receiver counted %s of %s sent",
+		printf "; %s TSC cyc/pkt in the call (%s in calls that sent all %d, %.0f%% of calls); kicks %d; receiver counted %s of %s sent; %d resumes (%d with another vring base)",
 			v["cyc_pkt"], v["cyc_pkt_full"], v["batch"], 100 * v["full_calls"] / (v["tx_calls"] ? v["tx_calls"] : 1),
-			v["kicks"], r, v["tx_pkts"] }')
+			v["kicks"], r, v["tx_pkts"], v["resumes"], v["base_diff"] }')
 	if [ "$rxp" != "$tx" ] || [ "$rxb" != "$((tx * size))" ] || [ "${rxe:-1}" != 0 ] ||
 	   [ "$(kv "$sum" errors)" != 0 ] || [ "$tx" = 0 ]; then
 		BAD_DATA=$((BAD_DATA + 1))
+		cp "$B/$key.srv.log" "$B/$key.bad.srv.log"; cp "$clog" "$B/$key.bad.cli.log"	# kept apart from a retry's
 		fail "vhost_tx $key: receiver counted $rxp packets, $rxb bytes, ${rxe:-?} errors of $tx sent ($size B); eg errors $(kv "$sum" errors)"
 		MPPS[$key]=ERR; return 1
 	fi

@@ -218,6 +218,10 @@ struct eg_side {
 	struct eg_tx_stats st;
 	int have_q;
 	int vid;
+	/* the state last handed back, and how often the library had another */
+	int handed;
+	uint16_t hand_avail, hand_used;
+	int hand_diff;
 };
 
 static void eg_kick(void *ctx)
@@ -293,6 +297,11 @@ static int eg_setup(struct eg_side *e, int vid, uint64_t features)
 	cfg.notify = eg_kick;
 	cfg.notify_ctx = e;
 	e->vid = vid;
+	if (e->handed && (last_avail != e->hand_avail || last_used != e->hand_used)) {
+		fprintf(stderr, "vhost_tx: the library's vring base %u/%u is not the %u/%u handed back\n",
+			last_avail, last_used, e->hand_avail, e->hand_used);
+		e->hand_diff++;
+	}
 	rc = eg_txq_init(&e->q, &cfg);
 	fprintf(stderr, "vhost_tx: eg_txq_init: %d: window gpa 0x%lx len 0x%lx (region %ld of %u), "
 		"desc/avail/used gpa 0x%lx/0x%lx/0x%lx (ring at +0x%lx), qsize %u, "
@@ -315,6 +324,9 @@ static void eg_park(struct eg_side *e)
 	if (!e->have_q)
 		return;
 	rte_vhost_set_vring_base(e->vid, RXQ, e->q.last_avail_idx, e->q.used_idx);
+	e->handed = 1;
+	e->hand_avail = e->q.last_avail_idx;
+	e->hand_used = e->q.used_idx;
 	e->have_q = 0;
 }
 
@@ -477,7 +489,7 @@ int main(int argc, char **argv)
 	printf("vhost_tx: mode=%s size=%u batch=%u tx_pkts=%lu tx_calls=%lu full_calls=%lu "
 	       "cyc_pkt=%.1f cyc_pkt_full=%.1f tsc_mhz=%.0f features=0x%lx version_1=%d "
 	       "mrg_rxbuf=%d event_idx=%d indirect_desc=%d in_order=%d packed=%d "
-	       "starts=%d resumes=%d kicks=%lu eg_kicks=%lu errors=%lu\n",
+	       "starts=%d resumes=%d base_diff=%d kicks=%lu eg_kicks=%lu errors=%lu\n",
 	       mode, size, batch, (unsigned long)sent, (unsigned long)calls,
 	       (unsigned long)full_calls, sent ? (double)cyc / sent : 0.0,
 	       full_calls ? (double)full_cyc / (full_calls * batch) : 0.0, hz / 1e6,
@@ -487,7 +499,7 @@ int main(int argc, char **argv)
 	       !!(features & (1ull << VIRTIO_F_INDIRECT_DESC)),
 	       !!(features & (1ull << VIRTIO_F_IN_ORDER)),
 	       !!(features & (1ull << VIRTIO_F_RING_PACKED)),
-	       gen, resumes, (unsigned long)__atomic_load_n(&guest_kicks, __ATOMIC_RELAXED),
+	       gen, resumes, eg.hand_diff, (unsigned long)__atomic_load_n(&guest_kicks, __ATOMIC_RELAXED),
 	       (unsigned long)eg.st.notifies, (unsigned long)eg_errors(&eg.st));
 	fflush(stdout);
 	if (eg_errors(&eg.st))
