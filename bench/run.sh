@@ -4,7 +4,9 @@
 # make bench: eptgate's Tx path (guest/tx/eg_tx.c, the same source as the
 # trampoline and the unit tests) against DPDK vhost-user -> virtio-user,
 # DPDK memif and a plain copy ring, sender on CPU 0, receiver on CPU 1,
-# all in one run; plus instructions per packet from callgrind.
+# all in one run; eg_tx_burst() and rte_vhost_enqueue_burst() into the
+# same virtio-user receiver (vhost_tx.c); plus instructions per packet
+# from callgrind.
 # Prints one table and writes it to build/bench/results.txt.
 # A benchmark, not a test: exits 0 whatever the figures, non-zero only
 # when something failed to run (or delivered wrong data).
@@ -14,7 +16,8 @@
 # DPDK_SAMPLES (1-s testpmd samples kept), ROUNDS (near-state rounds of
 # the 64 B batch 32 comparison wanted), MAX_ROUNDS (rounds at most),
 # NEAR_LO/NEAR_HI (core round trip, ns, of the near state), QSIZE (256 or
-# 1024), SIZES, BATCHES.
+# 1024), SIZES, BATCHES, SAME_SIZES (sizes besides 64 B of the
+# same-receiver pair).
 set -u -o pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +35,7 @@ NEAR_HI=${NEAR_HI:-150}
 QSIZE=${QSIZE:-256}
 SIZES=${SIZES:-"64 256 1500"}
 BATCHES=${BATCHES:-"1 8 32 64"}
+SAME_SIZES=${SAME_SIZES:-1500}	# the same-receiver pair, besides 64 B (rounds)
 CG_BURSTS=${CG_BURSTS:-20000}
 NR_HUGE=600		# 2 MiB pages: two testpmd (~64 MiB each) + memfd windows
 
@@ -42,11 +46,12 @@ log() { echo "$*" >> "$LOG"; }
 say() { echo "bench: $*" >&2; log "# $*"; }
 fail() { echo "bench: FAILED: $*" >&2; log "FAILED: $*"; FAILED=$((FAILED + 1)); }
 FAILED=0
+BAD_DATA=0	# wrong data at a receiver: never retried away
 
 # ------------------------------------------------------------ packages --
 need=()
 for p in gcc make valgrind util-linux dpdk dpdk-dev librte-net-memif23 \
-	 librte-net-vhost23 librte-net-virtio23; do
+	 librte-net-vhost23 librte-net-virtio23 pkgconf; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -56,7 +61,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y -q "${need[@]}" >>"$LOG" 2>&1 || {
 		echo "bench: apt-get install ${need[*]} failed (see $LOG)" >&2; exit 1; }
 fi
-for t in taskset valgrind callgrind_annotate dpdk-testpmd gcc; do
+for t in taskset valgrind callgrind_annotate dpdk-testpmd gcc pkg-config; do
 	command -v $t >/dev/null || { echo "bench: $t missing" >&2; exit 1; }
 done
 
@@ -79,6 +84,9 @@ CFLAGS="-std=gnu11 -Wall -Wextra -Werror -O2 -g -I$TOP/guest/tx"
 	gcc $CFLAGS -o "$B/eg_cg" "$TOP/bench/eg_cg.c" "$B/eg_tx.o"
 	gcc $CFLAGS -o "$B/copy_ring" "$TOP/bench/copy_ring.c"
 	gcc $CFLAGS -pthread -o "$B/c2c" "$TOP/bench/c2c.c"
+	# the same-receiver sender: a vhost-user backend on Debian's librte_vhost
+	gcc $CFLAGS $(pkg-config --cflags libdpdk) -o "$B/vhost_tx" "$TOP/bench/vhost_tx.c" \
+		"$B/eg_tx.o" $(pkg-config --libs libdpdk)
 ) >>"$LOG" 2>&1 || { echo "bench: build failed (see $LOG)" >&2; tail -20 "$LOG" >&2; exit 1; }
 
 # ----------------------------------------------------------- hugepages --
@@ -235,28 +243,41 @@ pcpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) /
 # Once more when testpmd died during start-up (it happens on a loaded
 # machine) or a side did not have its CPU for the whole window (logged).
 run_dpdk() {
-	local m n c
+	local m n c y z
 	if ! run_dpdk_once "$@"; then
 		log "$3: failed, once more"
 		FAILED=$((FAILED - 1))
 		run_dpdk_once "$@"
 	elif cpu_short "${CPU[$3]}"; then
 		log "$3: a side had its CPU only ${CPU[$3]} of the window: once more"
-		m=${MPPS[$3]} n=${NOTE[$3]} c=${CPU[$3]}
+		m=${MPPS[$3]} n=${NOTE[$3]} c=${CPU[$3]} y=${CYC[$3]:-} z=${CYCF[$3]:-}
 		if ! run_dpdk_once "$@"; then	# keep the first one
 			FAILED=$((FAILED - 1))
-			MPPS[$3]=$m NOTE[$3]=$n CPU[$3]=$c
+			MPPS[$3]=$m NOTE[$3]=$n CPU[$3]=$c CYC[$3]=$y CYCF[$3]=$z
 		fi
 	fi
 }
 
 # testpmd KIND SIZE KEY: KIND vhost (net_vhost txonly CPU 0 -> net_virtio_user
-# rxonly CPU 1) or memif (server txonly CPU 0 -> client rxonly CPU 1).
+# rxonly CPU 1) or memif (server txonly CPU 0 -> client rxonly CPU 1); or
+# vlib / veg: vhost_tx (CPU 0) with rte_vhost_enqueue_burst() / eg_tx_burst()
+# into the same net_virtio_user rxonly (CPU 1), measured the same way.
+declare -A CYC CYCF	# key -> TSC cycles per packet inside the Tx call (all calls, full ones)
+SAME_FEATURES=""	# what virtio-user negotiated with vhost_tx (its first run)
 run_dpdk_once() {
 	local kind=$1 size=$2 key=$3 srv_vdev cli_vdev sock cli_extra="" t0 n s
 	local common="--no-pci --huge-dir=$HUGE"
 	local tpmd="--burst=32 --stats-period 1 --auto-start --total-num-mbufs=32768"
-	if [ $kind = vhost ]; then
+	local srv=(dpdk-testpmd --lcores 0@0,1@0 $common --file-prefix=egb-srv)
+	if [ $kind = vlib ] || [ $kind = veg ]; then
+		sock=$B/vhost.sock
+		cli_vdev="net_virtio_user0,path=$sock,queues=1"
+		cli_extra="--single-file-segments"
+		local m=vhost
+		[ $kind = veg ] && m=eg
+		srv=("$B/vhost_tx" --lcores 0@0 $common --file-prefix=egb-srv -- --mode $m
+		     --socket "$sock" --size "$size" --batch 32)
+	elif [ $kind = vhost ]; then
 		sock=$B/vhost.sock
 		srv_vdev="net_vhost0,iface=$sock,queues=1"
 		cli_vdev="net_virtio_user0,path=$sock,queues=1"
@@ -268,9 +289,14 @@ run_dpdk_once() {
 	fi
 	wait_quiet
 	rm -f "$sock"
-	local slog=$B/$key.srv.log clog=$B/$key.cli.log c0s=0 c0c=0 w0=0 c1s c1c w1
-	dpdk-testpmd --lcores 0@0,1@0 $common --file-prefix=egb-srv --vdev "$srv_vdev" \
-		-- --forward-mode=txonly --txpkts="$size" $tpmd </dev/null >"$slog" 2>&1 &
+	local slog=$B/$key.srv.log clog=$B/$key.cli.log c0s=0 c0c=0 w0=0 c1s c1c w1 go=0
+	rm -f "$slog" "$clog"	# an earlier run's lines would pass for this one's
+	if [ -n "${srv_vdev:-}" ]; then
+		srv+=(--vdev "$srv_vdev" -- --forward-mode=txonly --txpkts="$size" $tpmd)
+	else
+		go=1	# vhost_tx: sends from SIGUSR2 on, once the receiver forwards
+	fi
+	"${srv[@]}" </dev/null >"$slog" 2>&1 &
 	local spid=$!
 	PIDS+=($spid)
 	t0=$SECONDS
@@ -285,6 +311,9 @@ run_dpdk_once() {
 		PIDS+=($cpid)
 		t0=$SECONDS
 		while kill -0 $cpid 2>/dev/null && [ $((SECONDS - t0)) -lt 40 ]; do
+			if [ $go = 1 ] && grep -qa 'Rx-pps:' "$clog" 2>/dev/null; then
+				kill -USR2 $spid 2>/dev/null; go=2
+			fi
 			n=$(grep -a 'Rx-pps:' "$clog" 2>/dev/null | awk '$2 > 0' | wc -l)
 			if [ "$n" -ge $DPDK_SKIP ] && [ $w0 = 0 ]; then
 				c0s=$(pcpu $spid); c0c=$(pcpu $cpid); w0=$(date +%s.%N)
@@ -296,6 +325,19 @@ run_dpdk_once() {
 		CPU[$key]=$(awk -v a="$c0s" -v b="$c1s" -v c="$c0c" -v d="$c1c" -v t0="$w0" -v t1="$w1" \
 			'BEGIN { if (t0 == 0) { print 0; exit } x = (b - a) / (t1 - t0); y = (d - c) / (t1 - t0)
 				 printf "%.2f", x < y ? x : y }')
+	fi
+	local sum="" rxp=""
+	if [ $go = 2 ]; then
+		# vhost_tx stops sending, stays connected; the receiver must then
+		# count every packet sent, no more (it checks no content)
+		kill -USR1 $spid 2>/dev/null
+		t0=$SECONDS
+		while [ $((SECONDS - t0)) -lt 8 ]; do
+			sum=$(grep -a '^vhost_tx: mode=' "$slog" 2>/dev/null | tail -1)
+			rxp=$(grep -a 'RX-packets:.*RX-missed:' "$clog" 2>/dev/null | tail -1 | awk '{ print $2 }')
+			[ -n "$sum" ] && [ "$rxp" = "$(kv "$sum" tx_pkts)" ] && break
+			sleep 0.3
+		done
 	fi
 	local p
 	for p in $cpid $spid; do kill -INT "$p" 2>/dev/null; done
@@ -320,10 +362,47 @@ run_dpdk_once() {
 		sed -n "$((DPDK_SKIP + 1)),$((DPDK_SKIP + DPDK_SAMPLES))p" | median)
 	NOTE[$key]=$(awk -v t="${txd:-0}" -v s="$(echo $s)" \
 		'BEGIN { printf "median of 1-s Rx-pps %s; sender Tx-pps %.1f M", s, t / 1e6 }')
+	[ $go = 0 ] && return 0
+	log "$key sender: $sum; receiver RX-packets $rxp"
+	same_check "$key" "$size" "$sum" "$rxp" "$clog"
+}
+
+# same_check KEY SIZE SUMMARY RX-PACKETS CLIENT-LOG: vhost_tx's figures
+# into the notes; a failure when the receiver's counters do not hold
+# exactly the packets sent (count, bytes, no RX-errors) or eg_tx counted
+# an error.
+same_check() {
+	local key=$1 size=$2 sum=$3 rxp=$4 clog=$5 tx rxb rxe
+	tx=$(kv "$sum" tx_pkts)
+	rxb=$(grep -a 'RX-packets:.*RX-missed:' "$clog" | tail -1 | awk '{ print $6 }')
+	rxe=$(grep -a 'RX-errors:' "$clog" | tail -1 | awk '{ print $2 }')
+	if [ -z "$sum" ] || [ -z "$tx" ]; then
+		fail "vhost_tx $key: no summary (see $B/$key.srv.log)"
+		MPPS[$key]=ERR; return 1
+	fi
+	CYC[$key]=$(kv "$sum" cyc_pkt)
+	CYCF[$key]=$(kv "$sum" cyc_pkt_full)
+	[ -z "$SAME_FEATURES" ] && SAME_FEATURES=$(awk -v o="$sum" 'BEGIN {
+		n = split(o, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], x, "="); v[x[1]] = x[2] }
+		printf "%s (VERSION_1 %s, MRG_RXBUF %s, EVENT_IDX %s, INDIRECT_DESC %s, IN_ORDER %s, RING_PACKED %s)",
+			v["features"], v["version_1"], v["mrg_rxbuf"], v["event_idx"], v["indirect_desc"],
+			v["in_order"], v["packed"] }')
+	NOTE[$key]+=$(awk -v o="$sum" -v r="$rxp" 'BEGIN {
+		n = split(o, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], x, "="); v[x[1]] = x[2] }
+		printf "; %s TSC cyc/pkt in the call (%s in calls that sent all %d, %.0f%% of calls); kicks %d; receiver counted %s of %s sent; %d resumes (%d with another vring base)",
+			v["cyc_pkt"], v["cyc_pkt_full"], v["batch"], 100 * v["full_calls"] / (v["tx_calls"] ? v["tx_calls"] : 1),
+			v["kicks"], r, v["tx_pkts"], v["resumes"], v["base_diff"] }')
+	if [ "$rxp" != "$tx" ] || [ "$rxb" != "$((tx * size))" ] || [ "${rxe:-1}" != 0 ] ||
+	   [ "$(kv "$sum" errors)" != 0 ] || [ "$tx" = 0 ]; then
+		BAD_DATA=$((BAD_DATA + 1))
+		cp "$B/$key.srv.log" "$B/$key.bad.srv.log"; cp "$clog" "$B/$key.bad.cli.log"	# kept apart from a retry's
+		fail "vhost_tx $key: receiver counted $rxp packets, $rxb bytes, ${rxe:-?} errors of $tx sent ($size B); eg errors $(kv "$sum" errors)"
+		MPPS[$key]=ERR; return 1
+	fi
 }
 
 # ------------------------------------------------------------ the runs --
-say "measuring (7 to 11 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
+say "measuring (9 to 15 minutes on an idle machine; load on CPU 0/1 before: $LOAD_BEFORE)"
 T_START=$SECONDS
 STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 
@@ -332,9 +411,10 @@ STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
 #    two probes, each ratio the state of its two measurements (near: all
 #    four probes near).  Rounds go on until each target's ratio has ROUNDS
 #    near samples, or MAX_ROUNDS were run.  The prefetching copy ring
-#    (ringpf) is information, not a target's reference.
-ORDER=(eg ring vhost memif ringpf)
-KEYS=(eg-64-32 ring-64 vhost-64 memif-64 ringpf-64)
+#    (ringpf) is information, not a target's reference.  veg and vlib are
+#    the same-receiver pair (vhost_tx.c), their ratio taken between them.
+ORDER=(eg ring vhost memif ringpf veg vlib)
+KEYS=(eg-64-32 ring-64 vhost-64 memif-64 ringpf-64 veg-64 vlib-64)
 declare -A RTC	# measurement key -> the classes of its two probes ("nn", "nf", ...)
 # pair_class KEY1 KEY2 -> n | f | s | m
 pair_class() {
@@ -345,17 +425,18 @@ pair_class() {
 	*) echo m ;;
 	esac
 }
-near_pairs() {	# BASELINE-KEY -> how many rounds so far have a near ratio to it
+near_pairs() {	# BASELINE-KEY [NUMERATOR-KEY] -> rounds so far with a near ratio
 	local r n=0
 	for ((r = 1; r <= NR; r++)); do
-		[ "$(pair_class "eg-64-32-r$r" "$1-r$r")" = n ] && n=$((n + 1))
+		[ "$(pair_class "${2:-eg-64-32}-r$r" "$1-r$r")" = n ] && n=$((n + 1))
 	done
 	echo $n
 }
 NR=0
 while [ $NR -lt "$MAX_ROUNDS" ]; do
 	if [ $NR -gt 0 ] && [ "$(near_pairs vhost-64)" -ge "$ROUNDS" ] &&
-	   [ "$(near_pairs memif-64)" -ge "$ROUNDS" ] && [ "$(near_pairs ring-64)" -ge "$ROUNDS" ]; then
+	   [ "$(near_pairs memif-64)" -ge "$ROUNDS" ] && [ "$(near_pairs ring-64)" -ge "$ROUNDS" ] &&
+	   [ "$(near_pairs vlib-64 veg-64)" -ge "$ROUNDS" ]; then
 		break
 	fi
 	r=$((NR + 1))
@@ -370,6 +451,8 @@ while [ $NR -lt "$MAX_ROUNDS" ]; do
 		ringpf) run_ring 64 "$k" 1 ;;
 		vhost) run_dpdk vhost 64 "$k" ;;
 		memif) run_dpdk memif 64 "$k" ;;
+		veg) run_dpdk veg 64 "$k" ;;
+		vlib) run_dpdk vlib 64 "$k" ;;
 		esac
 		p1=$(probe)
 		RT[$k]="$p0/$p1"
@@ -382,20 +465,26 @@ done
 # at least three (the state the issue's reference figures describe), else
 # of all; every measurement is listed in the notes with its state.
 for k in "${KEYS[@]}"; do
-	vals="" all="" nn=0
+	vals="" all="" nn=0 rs=""
 	for ((r = 1; r <= NR; r++)); do
-		[ "${RTC[$k-r$r]}" = nn ] && { vals+="${MPPS[$k-r$r]} "; nn=$((nn + 1)); }
+		[ "${RTC[$k-r$r]}" = nn ] && { vals+="${MPPS[$k-r$r]} "; rs+="$r "; nn=$((nn + 1)); }
 		all+="${MPPS[$k-r$r]}($(tr -d / <<<"${RTC[$k-r$r]}")) "
 	done
 	what="median of its $nn near measurements"
 	if [ $nn -lt 3 ]; then
 		vals=$(for ((r = 1; r <= NR; r++)); do echo "${MPPS[$k-r$r]}"; done)
+		rs=$(seq 1 $NR)
 		what="median of all $NR (fewer than 3 near)"
 	fi
 	if grep -q ERR <<<"$vals"; then
 		MPPS[$k]=ERR
 	else
 		MPPS[$k]=$(tr ' ' '\n' <<<"$vals" | grep . | median)
+	fi
+	# cycles in the Tx call (same-receiver pair): over the same measurements
+	if [ -n "${CYC[$k-r1]:-}" ]; then
+		CYC[$k]=$(for r in $rs; do echo "${CYC[$k-r$r]:-}"; done | grep . | median)
+		CYCF[$k]=$(for r in $rs; do echo "${CYCF[$k-r$r]:-}"; done | grep . | median)
 	fi
 	CPU[$k]=$(for ((r = 1; r <= NR; r++)); do echo "${CPU[$k-r$r]:-1}"; done | sort -g | head -1)
 	NOTE[$k]="$what; all (probe states): $all; round 1: ${NOTE[$k-r1]:-}"
@@ -409,7 +498,8 @@ probed() {	# KEY CMD...: run CMD, note the round trips around it
 	p0=$(probe)
 	"$@"
 	p1=$(probe)
-	NOTE[$k]="${NOTE[$k]:-}; round trip $p0/$p1 ns ($(rt_class "$p0")$(rt_class "$p1"))"
+	RTC[$k]="$(rt_class "$p0")$(rt_class "$p1")"
+	NOTE[$k]="${NOTE[$k]:-}; round trip $p0/$p1 ns (${RTC[$k]})"
 }
 for s in $SIZES; do
 	if [ "$s" != 64 ]; then
@@ -422,6 +512,10 @@ for s in $SIZES; do
 	if [ "$s" != 64 ]; then
 		probed "vhost-$s" run_dpdk vhost "$s" "vhost-$s"
 		probed "memif-$s" run_dpdk memif "$s" "memif-$s"
+		if grep -qw -- "$s" <<<"$SAME_SIZES"; then
+			probed "veg-$s" run_dpdk veg "$s" "veg-$s"
+			probed "vlib-$s" run_dpdk vlib "$s" "vlib-$s"
+		fi
 	fi
 done
 LOAD_AFTER=$(cpu_busy)
@@ -489,6 +583,11 @@ R=$B/results.txt
 	echo "  VERSION_1 + EVENT_IDX, one 1536 B buffer per chain; the receiver checks length, num_buffers and a sequence number, reposts, sets used_event."
 	echo "  At the end of each burst the sender writes the header into the next burst's posted buffers (claiming their lines) and"
 	echo "  prefetches their second line; at the start, the used elements and used->idx (PREFETCHW), as the trampoline does."
+	echo "same rx: vhost_tx.c, a vhost-user backend (librte_vhost) on CPU 0, sends with eg_tx_burst() or rte_vhost_enqueue_burst()"
+	echo "  into the same receiver, net_virtio_user testpmd rxonly on CPU 1, on the ring and memory the library was given;"
+	echo "  same packets (prepared mbufs), batch 32; Mpps = the receiver's Rx-pps as for the DPDK rows.  Negotiated features:"
+	echo "  ${SAME_FEATURES:-?}; IN_ORDER (refused by eg_tx) disabled for both."
+	echo "  testpmd rxonly checks no content: the check is that its RX-packets/RX-bytes equal what was sent, RX-errors 0."
 	echo
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "path" "pkt B" "batch" "Mpps" "ns/pkt" "cpu" "notes"
 	printf '%-34s %6s %5s %9s %8s %5s  %s\n' "----" "-----" "-----" "----" "------" "---" "-----"
@@ -500,6 +599,10 @@ R=$B/results.txt
 		[ "$s" = 64 ] && row "copy ring, prefetched (information)" "$s" 32 "ringpf-$s"
 		row "DPDK vhost-user -> virtio-user" "$s" 32 "vhost-$s"
 		row "DPDK memif server -> client" "$s" 32 "memif-$s"
+		if [ -n "${MPPS[veg-$s]:-}${MPPS[vlib-$s]:-}" ]; then
+			row "same rx: eptgate eg_tx_burst" "$s" 32 "veg-$s"
+			row "same rx: rte_vhost_enqueue_burst" "$s" 32 "vlib-$s"
+		fi
 	done
 	echo
 	# Each round's ratio is taken within the round (its measurements are
@@ -507,15 +610,17 @@ R=$B/results.txt
 	echo "Ratios at 64 B batch 32, each taken within one round (measurements seconds apart), with the state of the two"
 	echo "  measurements (n near: all four probes ${NEAR_LO}-${NEAR_HI} ns; f far: a probe over ${NEAR_HI} ns; s siblings; m mixed)."
 	echo "  Median and verdict (informational) over the near ratios when there are at least 3, else over all; then per state."
-	printf '  %-26s %-44s %8s   %-8s %s\n' "" "rounds" "median" "target" "verdict"
-	for pair in "vhost-user vhost-64 2 2x" "memif memif-64 1.5 1.5x" "copy ring ring-64 0.6 60%" \
-		    "prefetched ring ringpf-64 0 -"; do
-		set -- $pair
-		if [ "$1" = copy ] || [ "$1" = prefetched ]; then name="$1 $2"; shift; else name=$1; fi
+	printf '  %-30s %-44s %8s   %-8s %s\n' "" "rounds" "median" "target" "verdict"
+	# NAME|NUMERATOR|DENOMINATOR|TARGET|TARGET-LABEL
+	for pair in "eptgate / vhost-user|eg-64-32|vhost-64|2|2x" "eptgate / memif|eg-64-32|memif-64|1.5|1.5x" \
+		    "eptgate / copy ring|eg-64-32|ring-64|0.6|60%" "eptgate / prefetched ring|eg-64-32|ringpf-64|0|-" \
+		    "same rx: eg_tx / vhost enqueue|veg-64|vlib-64|2|2x"; do
+		IFS='|' read -r name num den tv tl <<<"$pair"
+		set -- "$name" "$den" "$tv" "$tl"
 		perp="" near="" alls="" far="" sib="" mix=""
 		for ((r = 1; r <= NR; r++)); do
-			x=$(ratio "${MPPS[eg-64-32-r$r]:-}" "${MPPS[$2-r$r]:-}")
-			c=$(pair_class "eg-64-32-r$r" "$2-r$r")
+			x=$(ratio "${MPPS[$num-r$r]:-}" "${MPPS[$2-r$r]:-}")
+			c=$(pair_class "$num-r$r" "$2-r$r")
 			perp+="$(pct_or_x "$x" "$4")$c "
 			alls+="$x "
 			case $c in
@@ -527,10 +632,10 @@ R=$B/results.txt
 		med=$(tr ' ' '\n' <<<"$used" | grep -E '^[0-9.]+$' | median)
 		[ -z "$med" ] && med=n/a
 		if [ "$4" = - ]; then
-			printf '  %-26s %-44s %8s   %s\n' "eptgate / $name" "$perp" "$(pct_or_x "$med" "$4")" \
+			printf '  %-30s %-44s %8s   %s\n' "$name" "$perp" "$(pct_or_x "$med" "$4")" \
 				"(information: the copy ring with its slots prefetched for writing)"
 		else
-			printf '  %-26s %-44s %8s   %-8s %s\n' "eptgate / $name" "$perp" "$(pct_or_x "$med" "$4")" \
+			printf '  %-30s %-44s %8s   %-8s %s\n' "$name" "$perp" "$(pct_or_x "$med" "$4")" \
 				">= $4" "$(verdict "$med" "$3") (over $basis)"
 		fi
 		bystate=""
@@ -539,7 +644,27 @@ R=$B/results.txt
 			m=$(tr ' ' '\n' <<<"$v" | grep -E '^[0-9.]+$' | median)
 			[ -n "$m" ] && bystate+="${st%%:*} $(pct_or_x "$m" "$4") ($(wc -w <<<"$v")), "
 		done
-		printf '  %-26s %s\n' "" "median by state: ${bystate%, }"
+		printf '  %-30s %s\n' "" "median by state: ${bystate%, }"
+	done
+	printf '  %-30s eg_tx_burst %s, rte_vhost_enqueue_burst %s (calls that sent all 32: %s, %s): enqueue / eg_tx %sx, %sx\n' \
+		"same rx: TSC cyc/pkt in call" "${CYC[veg-64]:-n/a}" "${CYC[vlib-64]:-n/a}" \
+		"${CYCF[veg-64]:-n/a}" "${CYCF[vlib-64]:-n/a}" \
+		"$(ratio "${CYC[vlib-64]:-}" "${CYC[veg-64]:-}")" "$(ratio "${CYCF[vlib-64]:-}" "${CYCF[veg-64]:-}")"
+	printf '  %-30s %s\n' "" "(the medians over the measurements the rates are the medians of)"
+	if [ "$(wc -w <<<"$SAME_SIZES")" -gt 0 ]; then
+		printf '  %s\n' "Same receiver at other sizes, batch 32 (one measurement each; probe states around each):"
+	fi
+	for s in $SAME_SIZES; do
+		grep -qw -- "$s" <<<"$SIZES" || continue
+		x=$(ratio "${MPPS[veg-$s]:-}" "${MPPS[vlib-$s]:-}")
+		if [ "$s" = 1500 ]; then
+			tgt=">= 1.2x  $(verdict "$x" 1.2)"
+		else
+			tgt="(information)"
+		fi
+		printf '  at %4s B: eg_tx / vhost enqueue %sx  %s (states %s, %s); TSC cyc/pkt in the call %s / %s (full calls %s / %s)\n' \
+			"$s" "$x" "$tgt" "${RTC[veg-$s]:-?}" "${RTC[vlib-$s]:-?}" \
+			"${CYC[veg-$s]:-n/a}" "${CYC[vlib-$s]:-n/a}" "${CYCF[veg-$s]:-n/a}" "${CYCF[vlib-$s]:-n/a}"
 	done
 	for s in $SIZES; do
 		[ "$s" = 64 ] && continue
@@ -559,5 +684,6 @@ R=$B/results.txt
 	echo "Elapsed: $((SECONDS - T_START)) s.  Raw lines: build/bench/bench.log."
 } > "$R"
 cat "$R"
+FAILED=$((FAILED + BAD_DATA))
 [ $FAILED = 0 ] || { echo "bench: some measurements failed (see $LOG)" >&2; exit 1; }
 exit 0
