@@ -664,6 +664,58 @@ static void test_ring_gap(void)
 	peer_free(p);
 }
 
+/*
+ * A head index just past the device's descriptor table, where the memory
+ * holds what looks like a good descriptor (the peer's table is 16 long,
+ * the device's 8): err_head, not used, and the packet goes to the next
+ * entry.  The first entry of a burst and a later one.
+ */
+static void test_head_past_table(void)
+{
+	for (unsigned int k = 0; k < 2; k++) {
+		struct peer *p = peer_new(16, 0, 4096);
+		struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+		struct eg_txq_cfg c;
+		uint16_t bad = (uint16_t)(8 + 7 * k);	/* 8 and 15 */
+		int h0, h1, clean = 1;
+		unsigned int r, j;
+
+		memset(&c, 0, sizeof(c));
+		c.win = p->win;
+		c.win_gpa = GPA_BASE;
+		c.win_len = p->win_len;
+		c.desc_gpa = GPA_BASE + p->desc_off;
+		c.avail_gpa = GPA_BASE + p->avail_off;
+		c.used_gpa = GPA_BASE + p->used_off;
+		c.qsize = 8;
+		c.features = p->features;
+		if (eg_txq_init(&p->q, &c) != EG_TX_INIT_OK) {
+			printf("Bail out! eg_txq_init failed\n");
+			exit(1);
+		}
+		p->desc[bad] = (struct virtq_desc){ gpa_of(p, slot_of(p, bad) + GUARD), 1000,
+						    VIRTQ_DESC_F_WRITE, 0 };
+		memset(slot_of(p, bad), PAT, p->slot);
+		if (!k)
+			avail_push(p, bad);	/* the bad entry first */
+		h0 = post1(p, 1000);
+		if (k)
+			avail_push(p, bad);	/* the bad entry second */
+		h1 = post1(p, 1000);
+		r = eg_tx_burst(&p->q, pk, 2, &p->st);
+		for (j = 0; j < p->slot; j++)
+			clean &= slot_of(p, bad)[j] == PAT;
+		TAP_CHECK(r == 2 && p->st.sent == 2 && p->st.err_head == 1 && clean &&
+			  p->used->idx == 2 && p->used->ring[0].id == (uint32_t)h0 &&
+			  p->used->ring[1].id == (uint32_t)h1 &&
+			  !memcmp(slot_of(p, h0) + GUARD + 12, P, 60) &&
+			  !memcmp(slot_of(p, h1) + GUARD + 12, P + 60, 60),
+			  "head %u past an 8-entry table (entry %u), good-looking memory there: "
+			  "err_head, not used", bad, k);
+		peer_free(p);
+	}
+}
+
 /* A buffer ending exactly at the window's end is fine, one byte more is not. */
 static void test_window_edge(void)
 {
@@ -1582,6 +1634,7 @@ int main(void)
 	test_avail_idx_cached();
 	test_avail_idx_midburst();
 	test_window_edge();
+	test_head_past_table();
 	test_ring_gap();
 	test_hostile();
 	test_race();
