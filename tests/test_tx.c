@@ -111,6 +111,20 @@ static uint64_t gpa_of(struct peer *p, const void *ptr)
 	return GPA_BASE + (uint64_t)((const uint8_t *)ptr - p->win);
 }
 
+/* The queue's window and ring as the peer laid them out; no doorbell. */
+static void peer_cfg(const struct peer *p, struct eg_txq_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->win = p->win;
+	c->win_gpa = GPA_BASE;
+	c->win_len = p->win_len;
+	c->desc_gpa = GPA_BASE + p->desc_off;
+	c->avail_gpa = GPA_BASE + p->avail_off;
+	c->used_gpa = GPA_BASE + p->used_off;
+	c->qsize = p->qsize;
+	c->features = p->features;
+}
+
 static struct peer *peer_new(uint32_t qsize, uint64_t features, uint32_t maxbuf)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -138,15 +152,7 @@ static struct peer *peer_new(uint32_t qsize, uint64_t features, uint32_t maxbuf)
 		p->free_list[i] = (uint16_t)(qsize - 1 - i);
 	p->nfree = qsize;
 
-	memset(&c, 0, sizeof(c));
-	c.win = p->win;
-	c.win_gpa = GPA_BASE;
-	c.win_len = p->win_len;
-	c.desc_gpa = GPA_BASE + p->desc_off;
-	c.avail_gpa = GPA_BASE + p->avail_off;
-	c.used_gpa = GPA_BASE + p->used_off;
-	c.qsize = qsize;
-	c.features = p->features;
+	peer_cfg(p, &c);
 	c.notify = on_notify;
 	c.notify_ctx = p;
 	c.doorbell = &p->doorbell;
@@ -680,15 +686,8 @@ static void test_head_past_table(void)
 		int h0, h1, clean = 1;
 		unsigned int r, j;
 
-		memset(&c, 0, sizeof(c));
-		c.win = p->win;
-		c.win_gpa = GPA_BASE;
-		c.win_len = p->win_len;
-		c.desc_gpa = GPA_BASE + p->desc_off;
-		c.avail_gpa = GPA_BASE + p->avail_off;
-		c.used_gpa = GPA_BASE + p->used_off;
+		peer_cfg(p, &c);
 		c.qsize = 8;
-		c.features = p->features;
 		if (eg_txq_init(&p->q, &c) != EG_TX_INIT_OK) {
 			printf("Bail out! eg_txq_init failed\n");
 			exit(1);
@@ -1371,15 +1370,7 @@ static void test_init(void)
 	struct eg_txq_cfg c;
 	int r[13];
 
-	memset(&c, 0, sizeof(c));
-	c.win = p->win;
-	c.win_gpa = GPA_BASE;
-	c.win_len = p->win_len;
-	c.desc_gpa = GPA_BASE + p->desc_off;
-	c.avail_gpa = GPA_BASE + p->avail_off;
-	c.used_gpa = GPA_BASE + p->used_off;
-	c.qsize = 16;
-	c.features = F(VIRTIO_F_VERSION_1);
+	peer_cfg(p, &c);
 	r[0] = eg_txq_init(&q, &c);
 #define TRY(i, field, val) do { struct eg_txq_cfg c2 = c; c2.field = val; r[i] = eg_txq_init(&q, &c2); } while (0)
 	TRY(1, qsize, 12);
