@@ -671,6 +671,30 @@ static void test_ring_gap(void)
 }
 
 /*
+ * A one-descriptor buffer one byte short of header + packet: the packet
+ * fails (too small, the buffer stays posted), nothing is written past the
+ * buffer; a packet one byte shorter fills it exactly.
+ */
+static void test_exact_fit(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk;
+	unsigned int r1, r2;
+	int h = post1(p, 12 + 59);
+
+	r1 = send1(p, 60, &pk);
+	TAP_CHECK(r1 == 1 && pk.status == EG_TX_E_TOO_SMALL && p->st.err_too_small == 1 &&
+		  p->q.last_avail_idx == 0 && p->used->idx == 0 && guard_ok(p, (unsigned int)h),
+		  "buffer one byte short of header + packet: too small, untouched, still posted");
+	r2 = send1(p, 59, &pk);
+	TAP_CHECK(r2 == 1 && pk.status == EG_TX_OK && p->used->idx == 1 &&
+		  p->used->ring[0].id == (uint32_t)h && p->used->ring[0].len == 12 + 59 &&
+		  !memcmp(slot_of(p, h) + GUARD + 12, P, 59) && guard_ok(p, (unsigned int)h),
+		  "a packet one byte shorter fills it exactly, guards intact");
+	peer_free(p);
+}
+
+/*
  * A head index just past the device's descriptor table, where the memory
  * holds what looks like a good descriptor (the peer's table is 16 long,
  * the device's 8): err_head, not used, and the packet goes to the next
@@ -1626,6 +1650,7 @@ int main(void)
 	test_avail_idx_midburst();
 	test_window_edge();
 	test_head_past_table();
+	test_exact_fit();
 	test_ring_gap();
 	test_hostile();
 	test_race();
