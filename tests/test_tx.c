@@ -7,6 +7,9 @@
  * checks packets, reposts.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <ucontext.h>
+#include <sys/mman.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,20 @@ static uint64_t gpa_of(struct peer *p, const void *ptr)
 	return GPA_BASE + (uint64_t)((const uint8_t *)ptr - p->win);
 }
 
+/* The queue's window and ring as the peer laid them out; no doorbell. */
+static void peer_cfg(const struct peer *p, struct eg_txq_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->win = p->win;
+	c->win_gpa = GPA_BASE;
+	c->win_len = p->win_len;
+	c->desc_gpa = GPA_BASE + p->desc_off;
+	c->avail_gpa = GPA_BASE + p->avail_off;
+	c->used_gpa = GPA_BASE + p->used_off;
+	c->qsize = p->qsize;
+	c->features = p->features;
+}
+
 static struct peer *peer_new(uint32_t qsize, uint64_t features, uint32_t maxbuf)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -135,15 +152,7 @@ static struct peer *peer_new(uint32_t qsize, uint64_t features, uint32_t maxbuf)
 		p->free_list[i] = (uint16_t)(qsize - 1 - i);
 	p->nfree = qsize;
 
-	memset(&c, 0, sizeof(c));
-	c.win = p->win;
-	c.win_gpa = GPA_BASE;
-	c.win_len = p->win_len;
-	c.desc_gpa = GPA_BASE + p->desc_off;
-	c.avail_gpa = GPA_BASE + p->avail_off;
-	c.used_gpa = GPA_BASE + p->used_off;
-	c.qsize = qsize;
-	c.features = p->features;
+	peer_cfg(p, &c);
 	c.notify = on_notify;
 	c.notify_ctx = p;
 	c.doorbell = &p->doorbell;
@@ -661,6 +670,75 @@ static void test_ring_gap(void)
 	peer_free(p);
 }
 
+/*
+ * A one-descriptor buffer one byte short of header + packet: the packet
+ * fails (too small, the buffer stays posted), nothing is written past the
+ * buffer; a packet one byte shorter fills it exactly.
+ */
+static void test_exact_fit(void)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk;
+	unsigned int r1, r2;
+	int h = post1(p, 12 + 59);
+
+	r1 = send1(p, 60, &pk);
+	TAP_CHECK(r1 == 1 && pk.status == EG_TX_E_TOO_SMALL && p->st.err_too_small == 1 &&
+		  p->q.last_avail_idx == 0 && p->used->idx == 0 && guard_ok(p, (unsigned int)h),
+		  "buffer one byte short of header + packet: too small, untouched, still posted");
+	r2 = send1(p, 59, &pk);
+	TAP_CHECK(r2 == 1 && pk.status == EG_TX_OK && p->used->idx == 1 &&
+		  p->used->ring[0].id == (uint32_t)h && p->used->ring[0].len == 12 + 59 &&
+		  !memcmp(slot_of(p, h) + GUARD + 12, P, 59) && guard_ok(p, (unsigned int)h),
+		  "a packet one byte shorter fills it exactly, guards intact");
+	peer_free(p);
+}
+
+/*
+ * A head index just past the device's descriptor table, where the memory
+ * holds what looks like a good descriptor (the peer's table is 16 long,
+ * the device's 8): err_head, not used, and the packet goes to the next
+ * entry.  The first entry of a burst and a later one.
+ */
+static void test_head_past_table(void)
+{
+	for (unsigned int k = 0; k < 2; k++) {
+		struct peer *p = peer_new(16, 0, 4096);
+		struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+		struct eg_txq_cfg c;
+		uint16_t bad = (uint16_t)(8 + 7 * k);	/* 8 and 15 */
+		int h0, h1, clean = 1;
+		unsigned int r, j;
+
+		peer_cfg(p, &c);
+		c.qsize = 8;
+		if (eg_txq_init(&p->q, &c) != EG_TX_INIT_OK) {
+			printf("Bail out! eg_txq_init failed\n");
+			exit(1);
+		}
+		p->desc[bad] = (struct virtq_desc){ gpa_of(p, slot_of(p, bad) + GUARD), 1000,
+						    VIRTQ_DESC_F_WRITE, 0 };
+		memset(slot_of(p, bad), PAT, p->slot);
+		if (!k)
+			avail_push(p, bad);	/* the bad entry first */
+		h0 = post1(p, 1000);
+		if (k)
+			avail_push(p, bad);	/* the bad entry second */
+		h1 = post1(p, 1000);
+		r = eg_tx_burst(&p->q, pk, 2, &p->st);
+		for (j = 0; j < p->slot; j++)
+			clean &= slot_of(p, bad)[j] == PAT;
+		TAP_CHECK(r == 2 && p->st.sent == 2 && p->st.err_head == 1 && clean &&
+			  p->used->idx == 2 && p->used->ring[0].id == (uint32_t)h0 &&
+			  p->used->ring[1].id == (uint32_t)h1 &&
+			  !memcmp(slot_of(p, h0) + GUARD + 12, P, 60) &&
+			  !memcmp(slot_of(p, h1) + GUARD + 12, P + 60, 60),
+			  "head %u past an 8-entry table (entry %u), good-looking memory there: "
+			  "err_head, not used", bad, k);
+		peer_free(p);
+	}
+}
+
 /* A buffer ending exactly at the window's end is fine, one byte more is not. */
 static void test_window_edge(void)
 {
@@ -1067,7 +1145,7 @@ static void test_shadow(void)
 	}
 }
 
-/* avail->idx moved back behind entries already prepared: they are not used. */
+/* avail->idx moved back behind entries a burst before knew of: they are not used. */
 static void test_avail_idx_back(void)
 {
 	struct peer *p = peer_new(16, 0, 4096);
@@ -1078,44 +1156,166 @@ static void test_avail_idx_back(void)
 		post1(p, 2048);
 		pk[j] = (struct eg_tx_pkt){ P, 60, 0 };
 	}
-	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares up to entry 3 */
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* avail->idx 4 read */
 	p->avail->idx = 2;
 	r += eg_tx_burst(&p->q, pk, 4, &p->st);
 	TAP_CHECK(r == 2 && p->used->idx == 2 && p->q.last_avail_idx == 2 &&
 		  p->st.backpressure == 1 && pk[0].status == EG_TX_PENDING,
-		  "avail idx moved back: the entries past it are not used, though prepared");
+		  "avail idx moved back: the entries past it are not used, though seen posted");
 	peer_free(p);
 }
 
 /*
- * An avail entry and its head descriptor are read once: rewritten after
- * eg_tx_burst() prepared them (at the end of the burst before), the packet
- * goes where they said when read, and nowhere else.
+ * A peer that rewrites its ring right after the device's reads, in the
+ * middle of a burst.  The page holding the descriptors and the avail ring
+ * is made inaccessible; each load from it faults (SIGSEGV), the handler
+ * opens the page and single-steps the load (TF), and the trap after it
+ * (SIGTRAP) closes the page again.  Loads of the watched avail slot and of
+ * the watched descriptor's fields are counted; once the entry and all of
+ * addr, len and flags have been read, the trap rewrites them all to point
+ * at the burst's other buffer (a re-read would redirect the copy there).
+ */
+/* RFLAGS in the signal frame (glibc without _GNU_SOURCE: __gregs[17]) */
+#define EFLAGS(uc)	((uc)->uc_mcontext.__gregs[17])
+#define EFLAGS_TF	0x100
+
+static struct {
+	uint8_t *page;
+	uintptr_t slot, desc;	/* the watched avail slot and descriptor */
+	unsigned int n_slot, n_addr, n_len, n_flags, n_next, rewrites;
+	uint16_t bad_head;
+	uint64_t bad_addr;
+	uintptr_t last;		/* the faulting address being stepped */
+} ro;
+
+static void ro_segv(int sig, siginfo_t *si, void *uc_)
+{
+	ucontext_t *uc = uc_;
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	(void)sig;
+	if (a < (uintptr_t)ro.page || a >= (uintptr_t)ro.page + 4096)
+		abort();
+	ro.last = a;
+	if (a >= ro.slot && a < ro.slot + 2)
+		ro.n_slot++;
+	else if (a >= ro.desc && a < ro.desc + 8)
+		ro.n_addr++;
+	else if (a >= ro.desc + 8 && a < ro.desc + 12)
+		ro.n_len++;
+	else if (a >= ro.desc + 12 && a < ro.desc + 14)
+		ro.n_flags++;
+	else if (a >= ro.desc + 14 && a < ro.desc + 16)
+		ro.n_next++;
+	mprotect(ro.page, 4096, PROT_READ | PROT_WRITE);
+	EFLAGS(uc) |= EFLAGS_TF;	/* TF: trap after the load */
+}
+
+static void ro_trap(int sig, siginfo_t *si, void *uc_)
+{
+	ucontext_t *uc = uc_;
+	struct virtq_desc *d = (struct virtq_desc *)ro.desc;
+
+	(void)sig;
+	(void)si;
+	EFLAGS(uc) &= ~EFLAGS_TF;
+	if (ro.n_slot && ro.n_addr && ro.n_len && ro.n_flags && !ro.rewrites) {
+		*(uint16_t *)ro.slot = ro.bad_head;
+		d->addr = ro.bad_addr;
+		d->len = 4096;
+		d->flags = VIRTQ_DESC_F_WRITE;
+		ro.rewrites++;
+	}
+	mprotect(ro.page, 4096, PROT_NONE);
+}
+
+/*
+ * The k-th (0 or 1) packet of a two-packet burst: its avail entry and
+ * head descriptor are read once each, and what was read is what is used:
+ * rewritten right after the reads, to name the other packet's buffer, the
+ * packet still goes where they said when read.
+ */
+static void read_once_midburst(unsigned int k)
+{
+	struct peer *p = peer_new(16, 0, 4096);
+	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
+	struct sigaction sa, old_segv, old_trap;
+	int h[2], w, o;
+	uint64_t aw;
+	unsigned int r;
+
+	h[0] = post1(p, 1000);
+	h[1] = post1(p, 1000);
+	w = h[k];
+	o = h[!k];
+	aw = p->desc[w].addr;
+	memset(&ro, 0, sizeof(ro));
+	ro.page = p->win;	/* descriptors and avail ring: the first page */
+	ro.slot = (uintptr_t)&p->avail->ring[k];
+	ro.desc = (uintptr_t)&p->desc[w];
+	ro.bad_head = (uint16_t)o;
+	ro.bad_addr = p->desc[o].addr;
+	if ((uintptr_t)&p->avail->ring[p->qsize] >= (uintptr_t)p->win + 4096) {
+		printf("Bail out! ring layout\n");
+		exit(1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_sigaction = ro_segv;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sa.sa_sigaction = ro_trap;
+	sigaction(SIGTRAP, &sa, &old_trap);
+	mprotect(ro.page, 4096, PROT_NONE);
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);
+	mprotect(ro.page, 4096, PROT_READ | PROT_WRITE);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGTRAP, &old_trap, NULL);
+
+	TAP_CHECK(r == 2 && ro.rewrites == 1 && ro.n_slot == 1 && ro.n_addr == 1 &&
+		  ro.n_len == 1 && ro.n_flags == 1 && p->used->idx == 2 &&
+		  p->used->ring[k].id == (uint32_t)w && p->used->ring[!k].id == (uint32_t)o &&
+		  !memcmp(p->win + (aw - GPA_BASE) + 12, pk[k].data, 60) &&
+		  !memcmp(p->win + (ro.bad_addr - GPA_BASE) + 12, pk[!k].data, 60) &&
+		  err_sum(&p->st) == 0,
+		  "packet %u of a burst, entry and descriptor rewritten right after their reads: "
+		  "each read once (entry %u, addr %u, len %u, flags %u), the packet goes where they said",
+		  k, ro.n_slot, ro.n_addr, ro.n_len, ro.n_flags);
+	peer_free(p);
+}
+
+/*
+ * One pass: an avail entry and its head descriptor are read when the
+ * packet is sent, not ahead.  Rewritten between two bursts (after the
+ * first burst's reads, before the second's), the packet goes where the
+ * descriptor says when the second burst reads it.
  */
 static void test_read_once(void)
 {
 	struct peer *p = peer_new(16, 0, 4096);
 	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
-	int h0, h1;
+	int h0, h1, h2;
 	uint64_t a1;
 	unsigned int r;
 
 	h0 = post1(p, 1000);
 	h1 = post1(p, 1000);
-	r = eg_tx_burst(&p->q, pk, 1, &p->st);	/* prepares entry 1 at its end */
+	h2 = p->free_list[p->nfree - 1];	/* not posted: its slot is spare */
+	r = eg_tx_burst(&p->q, pk, 1, &p->st);
 	a1 = p->desc[h1].addr;
-	p->desc[h1].addr = p->desc[h0].addr;	/* now the first packet's buffer */
-	p->desc[h1].len = 2;
+	p->desc[h1].addr = gpa_of(p, slot_of(p, h2) + GUARD);
 	r += eg_tx_burst(&p->q, pk + 1, 1, &p->st);
 	TAP_CHECK(r == 2 && p->used->idx == 2 && p->used->ring[1].id == (uint32_t)h1 &&
-		  !memcmp(p->win + (a1 - GPA_BASE) + 12, P + 60, 60) &&
+		  !memcmp(slot_of(p, h2) + GUARD + 12, P + 60, 60) &&
+		  p->win[a1 - GPA_BASE] == PAT &&
 		  !memcmp(slot_of(p, h0) + GUARD + 12, P, 60) && err_sum(&p->st) == 0,
-		  "descriptor rewritten after it was read: the packet goes where it said then");
+		  "descriptor rewritten before the burst that uses it: the packet goes where it says then");
 	p->desc[h1].addr = a1;
-	p->desc[h1].len = 1000;
+	memset(slot_of(p, h2), PAT, p->slot);
 	consume(p, ~0u, 0);
-	TAP_CHECK(p->guard_errors == 0, "read once: guards intact");
+	TAP_CHECK(p->guard_errors == 0, "read at use: guards intact");
 	peer_free(p);
+	read_once_midburst(0);
 }
 
 static void test_notify(void)
@@ -1194,15 +1394,7 @@ static void test_init(void)
 	struct eg_txq_cfg c;
 	int r[13];
 
-	memset(&c, 0, sizeof(c));
-	c.win = p->win;
-	c.win_gpa = GPA_BASE;
-	c.win_len = p->win_len;
-	c.desc_gpa = GPA_BASE + p->desc_off;
-	c.avail_gpa = GPA_BASE + p->avail_off;
-	c.used_gpa = GPA_BASE + p->used_off;
-	c.qsize = 16;
-	c.features = F(VIRTIO_F_VERSION_1);
+	peer_cfg(p, &c);
 	r[0] = eg_txq_init(&q, &c);
 #define TRY(i, field, val) do { struct eg_txq_cfg c2 = c; c2.field = val; r[i] = eg_txq_init(&q, &c2); } while (0)
 	TRY(1, qsize, 12);
@@ -1400,34 +1592,15 @@ static void test_copy_sizes(void)
 	peer_free(p);
 }
 
-/*
- * The same for an entry other than the first of the burst: each prepared
- * entry is matched against its own avail slot.
- */
+/* The same for the second entry of a burst. */
 static void test_read_once_second(void)
 {
-	struct peer *p = peer_new(16, 0, 4096);
-	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
-	int h[4];
-	uint64_t a3;
-	unsigned int r, j;
-
-	for (j = 0; j < 4; j++)
-		h[j] = post1(p, 1000);
-	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares entries 2, 3 */
-	a3 = p->desc[h[3]].addr;
-	p->desc[h[3]].addr = p->desc[h[0]].addr;
-	r += eg_tx_burst(&p->q, pk, 2, &p->st);
-	TAP_CHECK(r == 4 && p->used->idx == 4 && p->used->ring[3].id == (uint32_t)h[3] &&
-		  !memcmp(p->win + (a3 - GPA_BASE) + 12, P + 60, 60) && err_sum(&p->st) == 0,
-		  "second entry of a burst, descriptor rewritten after it was read: as read");
-	p->desc[h[3]].addr = a3;
-	peer_free(p);
+	read_once_midburst(1);
 }
 
 /*
- * Entries withdrawn after eg_tx_burst() prepared them (at the end of the
- * burst before) and reposted behind a bogus head: used in the driver's new
+ * Entries withdrawn after a burst saw them posted (avail->idx 4 read by
+ * the burst before) and reposted behind a bogus head: used in the driver's new
  * order, the bogus head counted.
  */
 static void test_withdrawn(void)
@@ -1439,7 +1612,7 @@ static void test_withdrawn(void)
 
 	for (j = 0; j < 4; j++)
 		h[j] = post1(p, 1000);
-	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* prepares entries 2, 3 */
+	r = eg_tx_burst(&p->q, pk, 2, &p->st);	/* avail->idx 4 read */
 	p->avail->ring[2] = 16 + 9;
 	p->avail->ring[3] = (uint16_t)h[2];
 	p->avail->ring[4] = (uint16_t)h[3];
@@ -1448,7 +1621,7 @@ static void test_withdrawn(void)
 	TAP_CHECK(r == 4 && p->st.err_head == 1 && p->q.last_avail_idx == 5 &&
 		  p->used->idx == 4 && p->used->ring[2].id == (uint32_t)h[2] &&
 		  p->used->ring[3].id == (uint32_t)h[3] && p->st.chains_dropped == 0,
-		  "prepared entries withdrawn, reposted behind a bogus head: its order, err_head");
+		  "entries withdrawn, reposted behind a bogus head: its order, err_head");
 	peer_free(p);
 }
 
@@ -1476,6 +1649,8 @@ int main(void)
 	test_avail_idx_cached();
 	test_avail_idx_midburst();
 	test_window_edge();
+	test_head_past_table();
+	test_exact_fit();
 	test_ring_gap();
 	test_hostile();
 	test_race();

@@ -21,18 +21,18 @@
  *      ahead of where the burst started, or behind what the burst has
  *      consumed: the ring is corrupt, err_avail_idx, and the burst goes
  *      on with the entries known to be posted.
- *   1b. Prepare the entries the burst will use (prepare_bufs(); at the
- *      end of a burst already the next burst's, as far as they are known):
- *      each avail entry and its head descriptor are read once, validated,
- *      kept in q->pre[] for the fast path, and the header is written ahead
- *      into each usable head buffer, which claims its line; the used
- *      elements are prefetched (prefetch_used()).  An entry the fast path
- *      declines goes to tx_one(), which reads the ring itself and decides
- *      only on its own reads.
+ *   1b. The used elements the burst will take, and used->idx, are
+ *      prefetched for writing (prefetch_used()).
  *   2. Packets in order.  A packet is hdr(12) ++ data, written as one byte
  *      stream over a chain's descriptors, continuing into further chains
  *      only with VIRTIO_NET_F_MRG_RXBUF (then num_buffers is patched into
- *      the first chain's header before publishing).
+ *      the first chain's header before publishing).  The fast path
+ *      (fast_run()) takes a packet that fits the head buffer of the next
+ *      entry in one pass: it reads the avail entry and the head
+ *      descriptor once, validates them, writes header and packet and
+ *      stages the used element.  Anything it declines goes to tx_one(),
+ *      which reads the ring itself, decides only on its own reads and
+ *      counts what is bad; the fast path counts nothing.
  *   3. Used elements are staged as chains complete in a private shadow
  *      array (struct burst), never in the peer's ring: a rollback is one
  *      index reset.  publish() writes them out in order, stores used->idx
@@ -49,7 +49,8 @@
  *     (no buffer leaks in the driver; a used length shorter than the
  *     header is a dropped short frame to virtio-net).  With MRG_RXBUF the
  *     packet's earlier buffers in this attempt are returned with len 0 as
- *     well (their staged lengths are zeroed before anything is written).  The packet itself is not failed: it goes on to the next chain.
+ *     well (their staged lengths are zeroed before anything is written).
+ *     The packet itself is not failed: it goes on to the next chain.
  *     Nothing is delivered twice: a packet is only counted once a chain
  *     with its full length is in the used ring.
  *   - Loop: no more than qsize descriptors are walked per burst (a sane
@@ -307,7 +308,6 @@ int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *c)
 	q->mrg_rxbuf = !!(c->features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
 	q->last_avail_idx = c->last_avail_idx;
 	q->avail_end = c->last_avail_idx;	/* nothing known to be posted */
-	q->pf_end = c->last_avail_idx;
 	q->used_idx = c->used_idx;
 	q->doorbell = c->doorbell;
 	q->doorbell_val = c->doorbell_val;
@@ -602,15 +602,12 @@ static inline int pkt_ok(const struct eg_tx_pkt *p)
 
 /*
  * Undo a mergeable packet's attempt: its entries stay posted, its staged
- * elements go.  Its data went over the headers prepare_bufs() wrote ahead
- * into those buffers: the prepared entries are dropped, to be prepared
- * (and their headers written) again.
+ * elements go.
  */
 static void undo(struct eg_txq *q, struct burst *b, uint16_t avail0,
 		 uint32_t used0)
 {
 	q->last_avail_idx = avail0;
-	q->pf_end = avail0;
 	b->cnt = used0;
 }
 
@@ -621,11 +618,11 @@ enum {
 };
 
 /*
- * Everything the fast path (eg_tx_burst()) declines: chains, mergeable
- * packets over several buffers, bad chains, back-pressure, entries not
- * prepared.  Reads the avail entries and descriptors itself (the fast
- * path's prepared copies decide nothing here).  Kept out of line so that
- * the burst loop stays small.
+ * Everything the fast path (fast_run()) declines: chains, mergeable
+ * packets over several buffers, bad chains, bad packets, back-pressure.
+ * Reads the avail entries and descriptors itself (what the fast path read
+ * decides nothing here) and counts every bad one.  Kept out of line so
+ * that the burst loop stays small.
  */
 static __attribute__((noinline)) int tx_one(struct eg_txq *q, struct burst *b,
 					    struct eg_tx_pkt *p,
@@ -757,145 +754,6 @@ static void publish(struct eg_txq *q, struct burst *b, uint16_t old,
 }
 
 /*
- * Claiming lines ahead.  The lines a burst writes are in the peer's
- * cache: it read each buffer, used element and used->idx since the last
- * lap.  Written one after the other, each store would wait for its own
- * cross-core ownership transfer; claimed ahead, the transfers overlap with
- * other work.
- *
- * The buffers are claimed by writing the header into them: a posted
- * buffer is the device's to write until it is returned, the header is the
- * same constant for every packet (num_buffers 1, patched later for a
- * mergeable packet), and a store, unlike a prefetch, is sure to leave the
- * line owned by this core (PREFETCHW did not, bench/README.rst).  The
- * decision to write is made here, on this pass's own reads of the avail
- * entry and the head descriptor, with the same checks as every other
- * write (desc_usable(), in_ring()), and the fast path delivers on the same
- * reads (q->pre[]): a descriptor is the device's from its posting to its
- * return, so a peer that rewrites one after posting it gets the packet
- * where it said when read, inside the window and off the ring as ever.
- * tx_one() reads what it uses again and writes its own header; an attempt
- * it rolls back, having written over prepared headers, drops q->pre[].
- */
-
-/*
- * A head buffer outside the tail (before the ring, or between its parts):
- * where it is in the window, or NULL when it is not a buffer the device
- * may write.  The tail is where a sane driver's buffers are: the loop
- * below comes here on an unlikely branch.
- */
-static EG_INLINE uint8_t *buf_off_tail(const struct eg_txq *q, uint64_t addr,
-				       uint32_t dlen)
-{
-	uint64_t x = addr - q->win_gpa;
-
-	if (!in_window(q->win_len, x, dlen) || in_ring(q, x, dlen))
-		return (uint8_t *)0;
-	return q->win + x;
-}
-
-/*
- * The largest number of consecutive entries from a whose pre[] slots and
- * avail ring slots both do not wrap: pre[] wraps every EG_TX_BURST_MAX
- * entries, the ring every qsize, both powers of 2.
- */
-static inline uint16_t flat_run(const struct eg_txq *q, uint16_t a)
-{
-	uint16_t m = q->mask < EG_TX_BURST_MAX - 1 ? q->mask : EG_TX_BURST_MAX - 1;
-
-	return (uint16_t)(m + 1 - (a & m));
-}
-
-/*
- * Prepare the entries [last_avail_idx, end), at most n of them, that are
- * not yet: read each avail entry and its head descriptor once, validate
- * them as tx_one() would (desc_usable(), in_ring()), keep the result in
- * q->pre[] for the fast path, and for a head buffer that can hold the
- * header, write it (and prefetch the line after it, the rest of a 64-byte
- * packet; the driver's core fetches lines in pairs).  Invalid entries are
- * left for tx_one() to count.
- */
-static void prepare_bufs(struct eg_txq *q, uint16_t end, unsigned int n)
-{
-	uint16_t a = q->last_avail_idx, have = (uint16_t)(q->pf_end - a);
-	uint16_t want = (uint16_t)(end - a), k, stop, run, i;
-	/* in locals: the header stores may alias anything */
-	const struct virtq_desc *desc = q->desc;
-	const eg_le16 *ring = q->avail->ring;
-	uint64_t tail_gpa = q->tail_gpa, tail_len = q->tail_len;
-	uint8_t *tail = q->tail;
-	uint16_t mask = q->mask;	/* qsize - 1 */
-
-	if (want > n)
-		want = (uint16_t)n;
-	if (have > EG_TX_BURST_MAX)
-		have = 0;	/* tx_one() went past them */
-	if (have >= want)
-		return;
-	stop = (uint16_t)(a + want);
-	q->pf_end = stop;
-	for (k = (uint16_t)(a + have); k != stop; k = (uint16_t)(k + run)) {
-		struct eg_tx_pre *e = &q->pre[k % EG_TX_BURST_MAX];
-		const eg_le16 *r = &ring[k & mask];
-
-		run = flat_run(q, k);
-		if (run > (uint16_t)(stop - k))
-			run = (uint16_t)(stop - k);
-		for (i = 0; i < run; i++, e++) {
-			uint16_t head = vq_ld16(&r[i]), flags;
-			const struct virtq_desc *d;
-			uint32_t dlen;
-			uint64_t addr, x;
-			uint8_t *buf;
-
-			if (head > mask)
-				goto skip;
-			d = &desc[head];
-			addr = vq_ld64(&d->addr);
-			dlen = vq_ld32(&d->len);
-			flags = vq_ld16(&d->flags);
-			/* too short for any packet, or not writable, or indirect */
-			if (dlen < EG_TX_HDR_LEN + EG_TX_PKT_MIN ||
-			    (flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
-			    VIRTQ_DESC_F_WRITE)
-				goto skip;
-			/* x + dlen cannot wrap: x < tail_len <= EG_TX_WIN_MAX */
-			x = addr - tail_gpa;
-			if (__builtin_expect(x < tail_len && x + dlen <= tail_len, 1)) {
-				buf = tail + x;
-			} else {
-				buf = buf_off_tail(q, addr, dlen);
-				if (!buf)
-					goto skip;
-			}
-			hdr_store(buf);
-			if (dlen > L1_CACHE_BYTES)
-				eg_prefetchw(buf + L1_CACHE_BYTES);
-			if (dlen > EG_TX_HDR_LEN + EG_TX_PKT_MAX)
-				dlen = EG_TX_HDR_LEN + EG_TX_PKT_MAX;
-			e->buf = buf;
-			e->room = dlen - EG_TX_HDR_LEN - EG_TX_PKT_MIN + 1;
-			e->head = head;
-			continue;
-skip:
-			e->room = 0;
-		}
-	}
-}
-
-/*
- * The prepared entries are a subset of what is known to be posted: after
- * tx_one() (which may have consumed past them) or a new avail->idx (which
- * may be behind them, if the peer moved it back), drop them otherwise.
- */
-static inline void trim_pre(struct eg_txq *q, const struct burst *b)
-{
-	if ((uint16_t)(q->pf_end - q->last_avail_idx) >
-	    (uint16_t)(b->end - q->last_avail_idx))
-		q->pf_end = q->last_avail_idx;
-}
-
-/*
  * Back-pressure: have the driver notify the device when it posts again.
  * With VIRTIO_F_EVENT_IDX, avail_event (after the used elements) = the
  * avail index the burst last read, so the driver's next post past it
@@ -928,18 +786,20 @@ static void prefetch_used(const struct eg_txq *q, unsigned int n)
 }
 
 /*
- * The fast path: a prepared entry (q->pre[]) whose head buffer alone holds
- * header and packet.  Its header is there already (prepare_bufs()); the
- * packet is copied after it and its used element staged at sh[].  Packets
- * from p, at most m of them, on the entries from a (m within the prepared
- * entries and the descriptor budget: a fast packet takes one entry and one
- * descriptor).  It stops at anything else -- a bad packet length, an entry
- * not usable, a buffer too short, an avail entry that no longer names the
- * prepared head (a driver that withdrew and reposted its entries gets them
- * used in its order; tx_one() reads the entry afresh) -- and returns how
- * many packets went.  Out of line, its state in registers: the copy's byte
- * stores may alias any memory, so state kept in q or b would be reloaded
- * after every packet.
+ * The fast path, in one pass: packets from p, at most m of them, on the
+ * entries from a (m within the entries known to be posted and the
+ * descriptor budget: a fast packet takes one entry and one descriptor).
+ * For each, the avail entry and the head descriptor's addr, len and flags
+ * are read once into locals, and only those are used: the head is an index
+ * (< qsize), the descriptor writable and not indirect, long enough for
+ * header and packet, and the whole of it inside the tail (the window after
+ * the ring, so off the ring: one range check).  Then header and packet are
+ * written and the used element staged at sh[].  It stops at anything else
+ * -- a bad packet length, a bad entry, a buffer too short, one outside the
+ * tail -- and returns how many packets went; tx_one() reads that entry
+ * again and decides (and counts) on its own reads.  Out of line, its state
+ * in registers: the copy's byte stores may alias any memory, so state kept
+ * in q or b would be reloaded after every packet.
  */
 static __attribute__((noinline)) uint32_t fast_run(const struct eg_txq *q,
 						   uint16_t a,
@@ -948,39 +808,46 @@ static __attribute__((noinline)) uint32_t fast_run(const struct eg_txq *q,
 						   uint64_t *bytes)
 {
 	const eg_le16 *ring = q->avail->ring;
-	uint16_t mask = q->mask;
-	uint32_t nbytes = 0;	/* <= EG_TX_BURST_MAX * EG_TX_PKT_MAX */
-	uint32_t done = 0, run, i;
+	const struct virtq_desc *desc = q->desc;
+	uint64_t tail_gpa = q->tail_gpa, tail_len = q->tail_len;
+	uint8_t *tail = q->tail;
+	uint16_t mask = q->mask;	/* qsize - 1 */
+	uint32_t nbytes = 0, i;	/* nbytes <= EG_TX_BURST_MAX * EG_TX_PKT_MAX */
 
-	while (done < m) {
-		const struct eg_tx_pre *e = &q->pre[a % EG_TX_BURST_MAX];
-		const eg_le16 *r = &ring[a & mask];
+	for (i = 0; i < m; i++, p++) {
+		uint32_t len = p->len, dlen;
+		const uint8_t *src = p->data;
+		const struct virtq_desc *d;
+		uint16_t head, flags;
+		uint64_t addr, x;
+		uint8_t *buf;
 
-		run = flat_run(q, a);
-		if (run > m - done)
-			run = m - done;
-		for (i = 0; i < run; i++, e++, p++) {
-			uint32_t len = p->len;
-			const uint8_t *src = p->data;
-
-			/* EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, and it fits */
-			if (len - EG_TX_PKT_MIN >= e->room || !src ||
-			    vq_ld16(&r[i]) != e->head)
-				goto out;
-			sh[i] = e->head | (uint64_t)(EG_TX_HDR_LEN + len) << 32;
-			eg_copy_pkt(e->buf, src, len);
-			p->status = EG_TX_OK;
-			nbytes += len;
-		}
-		done += run;
-		sh += run;
-		a = (uint16_t)(a + run);
+		/* EG_TX_PKT_MIN <= len <= EG_TX_PKT_MAX, and data */
+		if (len - EG_TX_PKT_MIN > EG_TX_PKT_MAX - EG_TX_PKT_MIN || !src)
+			break;
+		head = vq_ld16(&ring[(uint16_t)(a + i) & mask]);
+		if (head > mask)
+			break;
+		d = &desc[head];
+		addr = vq_ld64(&d->addr);
+		dlen = vq_ld32(&d->len);
+		flags = vq_ld16(&d->flags);
+		if ((flags & (VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_INDIRECT)) !=
+		    VIRTQ_DESC_F_WRITE || dlen < EG_TX_HDR_LEN + len)
+			break;
+		/* x + dlen cannot wrap: x < tail_len <= EG_TX_WIN_MAX */
+		x = addr - tail_gpa;
+		if (x >= tail_len || x + dlen > tail_len)
+			break;
+		buf = tail + x;
+		hdr_store(buf);
+		eg_copy_pkt(buf, src, len);
+		sh[i] = head | (uint64_t)(EG_TX_HDR_LEN + len) << 32;
+		p->status = EG_TX_OK;
+		nbytes += len;
 	}
 	*bytes += nbytes;
-	return done;
-out:
-	*bytes += nbytes;
-	return done + i;
+	return i;
 }
 
 unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
@@ -1002,18 +869,15 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	b.fresh = 0;
 	b.bad_idx = 0;
 	b.cnt = 0;
-	if ((uint16_t)(b.end - b.start) < n) {
+	if ((uint16_t)(b.end - b.start) < n)
 		read_avail_idx(q, &b, st);
-		trim_pre(q, &b);
-	}
-	prepare_bufs(q, b.end, n);
 	prefetch_used(q, n);
 	p = pkts;
 	pend = pkts + n;
 again:
 	while (p != pend) {
 		uint16_t a = q->last_avail_idx;
-		uint32_t m = (uint16_t)(q->pf_end - a), k;
+		uint32_t m = (uint16_t)(b.end - a), k;
 
 		if (m > b.budget)
 			m = b.budget;
@@ -1028,15 +892,10 @@ again:
 		st->sent += k;
 		if (p == pend)
 			break;
-		/* the slow paths */
-		if (a == q->pf_end && a != b.end) {
-			prepare_bufs(q, b.end, (unsigned int)(pend - p));
-			continue;
-		}
+		/* the slow path */
 		if (tx_one(q, &b, p, st) == PK_STOP)
 			break;
 		p++;
-		trim_pre(q, &b);
 		/* room for the rest of the burst on the fast path */
 		if (b.cnt > EG_TX_SHADOW - EG_TX_BURST_MAX)
 			flush_shadow(q, &b, b.cnt);
@@ -1045,21 +904,13 @@ again:
 	if (p != pend && !asked) {
 		asked = 1;
 		/* a spent budget (a loop) stays spent: not counted again */
-		if (want_notify(q, &b, st) && b.budget) {
-			trim_pre(q, &b);
+		if (want_notify(q, &b, st) && b.budget)
 			goto again;
-		}
 	}
 	st->bytes += bytes;
 	if (p != pend)
 		st->backpressure++;
 	publish(q, &b, old, st);
-	/*
-	 * The next burst's buffers, as far as they are known, so that their
-	 * transfers overlap with whatever the caller does until then (not
-	 * used->idx: the peer is about to read it; bench/README.rst).
-	 */
-	prepare_bufs(q, q->avail_end, n);
 	i = (unsigned int)(p - pkts);
 	for (; p != pend; p++)
 		p->status = EG_TX_PENDING;

@@ -126,25 +126,11 @@ struct eg_txq {
 	/* device-private state: never read back from the peer's ring */
 	uint16_t last_avail_idx;
 	uint16_t avail_end;	/* avail->idx as last read and validated */
-	uint16_t pf_end;	/* entries [last_avail_idx, pf_end) prepared */
 	uint16_t used_idx;	/* == the peer-visible used->idx between calls */
 	volatile uint32_t *doorbell;
 	uint32_t doorbell_val;
 	void (*notify)(void *ctx);
 	void *notify_ctx;
-	/*
-	 * Prepared avail entries (eg_tx.c, prepare_bufs()): entry a at
-	 * pre[a % EG_TX_BURST_MAX], its head and head descriptor as read once
-	 * and validated.  A packet of len bytes fits the head buffer when
-	 * len - EG_TX_PKT_MIN < room (unsigned); room 0: the fast path does
-	 * not use the entry.
-	 */
-	struct eg_tx_pre {
-		uint8_t *buf;	/* the head buffer: header, then packet */
-		uint32_t room;	/* min(len, HDR + PKT_MAX) - HDR - PKT_MIN + 1 */
-		uint16_t head;	/* < qsize */
-		uint16_t rsvd;
-	} pre[EG_TX_BURST_MAX];
 };
 
 int eg_txq_init(struct eg_txq *q, const struct eg_txq_cfg *cfg);
