@@ -63,7 +63,8 @@ int eg_vm_for_each(int (*fn)(struct eg_vm *vm, void *data), void *data)
 
 /*
  * Forces every vCPU of the VM out of guest mode and waits until it is
- * out: the exit hook then has disarmed its VMCS.  A KVM_REQ_TLB_FLUSH
+ * out: each has passed its exit probe, which disarms the VMCS of a
+ * disabled or dying binding and sees any change (hook_seq) at once.  A KVM_REQ_TLB_FLUSH
  * request is exactly that (KVM_REQUEST_WAIT: an IPI to every vCPU in
  * guest mode, acknowledged once it has exited).  Not
  * kvm_flush_remote_tlbs(), which under Hyper-V may flush without a kick.
