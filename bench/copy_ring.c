@@ -17,10 +17,10 @@
  * eg_pair, minus everything virtio.
  *
  * --prefetch 1: the producer first prefetches the batch's slots for
- * writing (PREFETCHW), as eg_tx_burst() does with the lines it will
- * write.  The minimal ring is the reference of the targets; this variant
- * shows how much of the limit is the coherence latency that prefetching
- * hides.
+ * writing (PREFETCHW), as eg_tx_burst() did with its used elements until
+ * 2026-12-03.  The minimal ring is the reference of the targets; this
+ * variant shows how much of the limit is the coherence latency that
+ * prefetching hides.
  */
 #include "common.h"
 

@@ -581,8 +581,8 @@ R=$B/results.txt
 	fi
 	echo "eptgate: eg_tx_burst() from guest/tx/eg_tx.c (built with the trampoline's flags) into a virtio split RX ring, q$QSIZE,"
 	echo "  VERSION_1 + EVENT_IDX, one 1536 B buffer per chain; the receiver checks length, num_buffers and a sequence number, reposts, sets used_event."
-	echo "  One pass per packet: avail entry and head descriptor read once, checked, header and packet written; at the start"
-	echo "  of a burst the used elements and used->idx are prefetched for writing (PREFETCHW), as the trampoline does."
+	echo "  One pass per packet: avail entry and head descriptor read once, checked, header and packet written; a header"
+	echo "  alone in its cache line, and a used element, are not stored when they hold the value already (no prefetch)."
 	echo "same rx: vhost_tx.c, a vhost-user backend (librte_vhost) on CPU 0, sends with eg_tx_burst() or rte_vhost_enqueue_burst()"
 	echo "  into the same receiver, net_virtio_user testpmd rxonly on CPU 1, on the ring and memory the library was given;"
 	echo "  same packets (prepared mbufs), batch 32; Mpps = the receiver's Rx-pps as for the DPDK rows.  Negotiated features:"

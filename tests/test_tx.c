@@ -125,6 +125,15 @@ static void peer_cfg(const struct peer *p, struct eg_txq_cfg *c)
 	c->features = p->features;
 }
 
+/* The peer's queue set up anew from c, or bail out. */
+static void peer_init_q(struct peer *p, const struct eg_txq_cfg *c)
+{
+	if (eg_txq_init(&p->q, c) != EG_TX_INIT_OK) {
+		printf("Bail out! eg_txq_init failed\n");
+		exit(1);
+	}
+}
+
 static struct peer *peer_new(uint32_t qsize, uint64_t features, uint32_t maxbuf)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -157,10 +166,7 @@ static struct peer *peer_new(uint32_t qsize, uint64_t features, uint32_t maxbuf)
 	c.notify_ctx = p;
 	c.doorbell = &p->doorbell;
 	c.doorbell_val = 0x1234;
-	if (eg_txq_init(&p->q, &c) != EG_TX_INIT_OK) {
-		printf("Bail out! eg_txq_init failed\n");
-		exit(1);
-	}
+	peer_init_q(p, &c);
 	return p;
 }
 
@@ -712,10 +718,7 @@ static void test_head_past_table(void)
 
 		peer_cfg(p, &c);
 		c.qsize = 8;
-		if (eg_txq_init(&p->q, &c) != EG_TX_INIT_OK) {
-			printf("Bail out! eg_txq_init failed\n");
-			exit(1);
-		}
+		peer_init_q(p, &c);
 		p->desc[bad] = (struct virtq_desc){ gpa_of(p, slot_of(p, bad) + GUARD), 1000,
 						    VIRTQ_DESC_F_WRITE, 0 };
 		memset(slot_of(p, bad), PAT, p->slot);
@@ -735,6 +738,141 @@ static void test_head_past_table(void)
 			  !memcmp(slot_of(p, h1) + GUARD + 12, P + 60, 60),
 			  "head %u past an 8-entry table (entry %u), good-looking memory there: "
 			  "err_head, not used", bad, k);
+		peer_free(p);
+	}
+}
+
+/*
+ * Stores that are left out: the peer's memory is made read-only around a
+ * burst, and every write fault is counted (and let through: the page is
+ * made writable again and the store retried).
+ */
+static struct {
+	uint8_t *page;
+	unsigned int faults;
+} wp;
+
+static void wp_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	(void)sig;
+	(void)uc;
+	if (a < (uintptr_t)wp.page || a >= (uintptr_t)wp.page + 4096)
+		abort();
+	wp.faults++;
+	mprotect(wp.page, 4096, PROT_READ | PROT_WRITE);
+}
+
+/* eg_tx_burst() with the page at page read-only; returns the write faults. */
+static unsigned int burst_wp(struct peer *p, uint8_t *page, struct eg_tx_pkt *pk,
+			     unsigned int n, unsigned int *sent)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_sigaction = wp_segv;
+	sigaction(SIGSEGV, &sa, &old);
+	wp.page = page;
+	wp.faults = 0;
+	mprotect(page, 4096, PROT_READ);
+	*sent = eg_tx_burst(&p->q, pk, n, &p->st);
+	mprotect(page, 4096, PROT_READ | PROT_WRITE);
+	sigaction(SIGSEGV, &old, NULL);
+	return wp.faults;
+}
+
+/*
+ * A buffer whose packet starts on a new cache line (here: a new page, the
+ * header in the last 12 bytes of the page before): the header is stored
+ * only when the buffer does not hold it already.  The buffer is posted
+ * again after each packet; between the second and third send, the peer
+ * changes num_buffers in it.  Then the same with the packet starting
+ * inside the header's line: stored every time.
+ */
+static void test_unchanged_hdr(void)
+{
+	static const uint8_t want[12] = { [10] = 1 };
+	struct peer *p = peer_new(16, 0, 8192);
+	struct eg_tx_pkt pk;
+	unsigned int f[5], r[5], k;
+	uint8_t *page, *hdr;
+	int h = post1(p, 1000);
+
+	page = (uint8_t *)((uintptr_t)(slot_of(p, h) + GUARD + 12 + 4095) & ~(uintptr_t)4095);
+	hdr = page - 12;
+	p->desc[h].addr = gpa_of(p, hdr);
+	pk = (struct eg_tx_pkt){ P, 60, 0 };
+	for (k = 0; k < 4; k++) {
+		if (k == 2)
+			hdr[10] = 0;	/* num_buffers */
+		if (k == 3)
+			hdr[0] = 1;	/* flags */
+		f[k] = burst_wp(p, page - 4096, &pk, 1, &r[k]);
+		consume(p, 1, 0);
+		avail_push(p, (uint16_t)h);
+	}
+	TAP_CHECK(r[0] == 1 && r[1] == 1 && r[2] == 1 && r[3] == 1 && f[0] == 1 && f[1] == 0 &&
+		  f[2] == 1 && f[3] == 1 && !memcmp(hdr, want, 12) && !memcmp(page, P, 60) &&
+		  p->used->idx == 4 && p->used->ring[3].len == 72 && err_sum(&p->st) == 0,
+		  "header alone in its line: stored when not there (%u fault), not when there "
+		  "(%u), again when the peer changed num_buffers (%u) or flags (%u); packet and "
+		  "used entries right", f[0], f[1], f[2], f[3]);
+
+	/* the packet's first bytes in the header's line: a load would only add a transfer */
+	hdr = page - 8;
+	p->desc[h].addr = gpa_of(p, hdr);
+	memcpy(hdr, want, 12);
+	f[4] = burst_wp(p, page - 4096, &pk, 1, &r[4]);
+	TAP_CHECK(r[4] == 1 && f[4] == 1 && !memcmp(hdr, want, 12) && !memcmp(hdr + 12, P, 60),
+		  "header sharing a line with the packet: stored even when there (%u fault)", f[4]);
+	peer_free(p);
+}
+
+/*
+ * Used elements already holding what the burst puts there (a driver that
+ * reposts its buffers in order finds the same id and length at the same
+ * place every lap) are not stored: with the page of the used ring that
+ * holds them read-only, a burst of four into entries 512..515 of a
+ * 1024-entry ring faults only where an element differs.
+ */
+static void test_unchanged_used(void)
+{
+	for (unsigned int bad = 0; bad < 5; bad++) {	/* 4: none differs */
+		struct peer *p = peer_new(1024, 0, 2048);
+		struct eg_tx_pkt pk[4];
+		struct eg_txq_cfg c;
+		unsigned int f, r, j, ok = 1;
+		int h[4];
+		uint8_t *page;
+
+		peer_cfg(p, &c);
+		c.last_avail_idx = c.used_idx = 512;
+		peer_init_q(p, &c);
+		p->avail_idx = 512;
+		p->last_used = 512;
+		for (j = 0; j < 4; j++) {
+			h[j] = post1(p, 1000);
+			pk[j] = (struct eg_tx_pkt){ P + 60 * j, 60, 0 };
+			p->used->ring[512 + j].id = (uint32_t)h[j];
+			p->used->ring[512 + j].len = j == bad ? 71 : 72;
+		}
+		page = (uint8_t *)((uintptr_t)&p->used->ring[512] & ~(uintptr_t)4095);
+		if ((uint8_t *)&p->used->ring[516] > page + 4096 ||
+		    (uint8_t *)&p->used->idx >= page) {
+			printf("Bail out! used ring layout\n");
+			exit(1);
+		}
+		f = burst_wp(p, page, pk, 4, &r);
+		for (j = 0; j < 4; j++)
+			ok &= p->used->ring[512 + j].id == (uint32_t)h[j] &&
+			      p->used->ring[512 + j].len == 72;
+		TAP_CHECK(r == 4 && ok && f == (bad < 4) && p->used->idx == 516 &&
+			  consume(p, 4, 0) == 4 && p->dup_errors == 0 && err_sum(&p->st) == 0,
+			  "used elements already in place, element %u differing (4: none): %u fault(s), "
+			  "all four right, used->idx 516", bad, f);
 		peer_free(p);
 	}
 }
@@ -1651,6 +1789,8 @@ int main(void)
 	test_window_edge();
 	test_head_past_table();
 	test_exact_fit();
+	test_unchanged_hdr();
+	test_unchanged_used();
 	test_ring_gap();
 	test_hostile();
 	test_race();

@@ -9,8 +9,10 @@
  * and may change at any moment, concurrently.  Each peer field is loaded
  * exactly once (volatile) into a local, validated, and only the local is
  * used afterwards.  The device state (last_avail_idx, used_idx) lives in
- * struct eg_txq (trusted memory); the used ring is only ever written,
- * never read.
+ * struct eg_txq (trusted memory).  Two things are read that the device
+ * only writes: a used element, and the header of a buffer whose packet
+ * starts on the next cache line; each only to skip storing the value it
+ * already holds (hdr_put(), used_put()), a load deciding nothing else.
  *
  * Per burst:
  *   1. avail->idx is read at most once (read_avail_idx()): at the start
@@ -21,8 +23,6 @@
  *      ahead of where the burst started, or behind what the burst has
  *      consumed: the ring is corrupt, err_avail_idx, and the burst goes
  *      on with the entries known to be posted.
- *   1b. The used elements the burst will take, and used->idx, are
- *      prefetched for writing (prefetch_used()).
  *   2. Packets in order.  A packet is hdr(12) ++ data, written as one byte
  *      stream over a chain's descriptors, continuing into further chains
  *      only with VIRTIO_NET_F_MRG_RXBUF (then num_buffers is patched into
@@ -38,8 +38,9 @@
  *      index reset.  publish() writes them out in order, stores used->idx
  *      once, after a write barrier; then a full barrier, then used_event
  *      (or avail->flags) is read once and the doorbell rung at most once.
- *      The used ring is written only there, each element once, and only
- *      with its final value.
+ *      The used ring is written only there, each element at most once
+ *      (not when it holds the value already), and only with its final
+ *      value.
  *
  * Error policy (the peer's ring is hostile):
  *   - Bad chain (head index >= qsize; next >= qsize; INDIRECT; no WRITE;
@@ -74,9 +75,6 @@
 #include "eg_tx.h"
 
 typedef __SIZE_TYPE__ eg_size_t;
-
-/* Used elements per 64-byte cache line. */
-#define EG_USED_PER_LINE	(L1_CACHE_BYTES / sizeof(struct virtq_used_elem))
 
 /* x86 TSO: loads are not reordered with loads, stores not with stores. */
 #define eg_barrier()	__asm__ __volatile__("" ::: "memory")
@@ -201,17 +199,6 @@ static EG_INLINE void eg_copy_pkt(uint8_t *buf, const uint8_t *s, uint32_t n)
 	} else {
 		eg_copy(d, s, n);	/* its first test is n <= EG_COPY_SMALL */
 	}
-}
-
-/*
- * A hint that the line holding p is about to be written: fetch it in a
- * writable state now, so that the store does not wait for its own
- * ownership transfer.  Never faults, never changes memory (SDM,
- * PREFETCHW); executes as a NOP where it is not supported.
- */
-static inline void eg_prefetchw(const void *p)
-{
-	__asm__ __volatile__("prefetchw %0" : : "m"(*(const uint8_t *)p));
 }
 
 /*
@@ -387,15 +374,44 @@ static inline uint8_t hdr_byte(uint32_t k)
 	return k == VIRTIO_NET_HDR_V1_NUM_BUFFERS ? 1 : 0;
 }
 
+#define EG_HDR_LO	0ull		/* bytes 0-7 */
+#define EG_HDR_HI	(1u << 16)	/* bytes 8-11: num_buffers (10-11) = 1 */
+
 static inline void hdr_store(uint8_t *dst)
 {
-	uint64_t lo = 0;
-	uint32_t hi = 1u << 16;	/* bytes 10-11: num_buffers = 1 */
+	uint64_t lo = EG_HDR_LO;
+	uint32_t hi = EG_HDR_HI;
 
 	_Static_assert(VIRTIO_NET_HDR_V1_NUM_BUFFERS == 10 &&
 		       EG_TX_HDR_LEN == 12, "virtio_net_hdr_v1 layout");
 	__builtin_memcpy(dst, &lo, sizeof(lo));
 	__builtin_memcpy(dst + 8, &hi, sizeof(hi));
+}
+
+/*
+ * The header into a buffer at dst, the packet following it, unless the
+ * buffer holds it already.  When the packet starts on a new cache line,
+ * the header's line holds nothing else of this packet, and a driver that
+ * recycles its buffers (DPDK's virtio PMD: headroom 128 - 12) finds there
+ * the last packet's header, the same bytes; left alone, the line stays
+ * shared and the driver's read of num_buffers hits its own cache instead
+ * of waiting for the line from the sender's core.  Otherwise the line is
+ * written anyway (the packet's first bytes), and a load first would only
+ * add a transfer.
+ */
+static inline void hdr_put(uint8_t *dst)
+{
+	uint64_t lo;
+	uint32_t hi;
+
+	if ((uintptr_t)(dst + EG_TX_HDR_LEN) & (L1_CACHE_BYTES - 1)) {
+		hdr_store(dst);
+		return;
+	}
+	__builtin_memcpy(&lo, dst, sizeof(lo));
+	__builtin_memcpy(&hi, dst + 8, sizeof(hi));
+	if (lo != EG_HDR_LO || hi != EG_HDR_HI)
+		hdr_store(dst);
 }
 
 static void emit(struct stream *s, uint8_t *dst, uint32_t n)
@@ -545,6 +561,19 @@ static inline void put_used(struct burst *b, uint16_t id, uint32_t len)
 }
 
 /*
+ * A used element, stored unless it holds that value already: a driver
+ * that reposts its buffers in the order it took them gets the same id
+ * and length at the same place on every lap, and a line not written
+ * stays shared (see hdr_put()).  The load is the element's only read,
+ * and decides nothing but the store.
+ */
+static EG_INLINE void used_put(struct virtq_used_elem *dst, uint64_t v)
+{
+	if (vq_ld64_a4(dst) != v)
+		vq_st64_a4(dst, v);
+}
+
+/*
  * Write out the first k staged elements into the used ring, at q->used_idx
  * (not published: used->idx is publish()'s).  The ring is written in at
  * most two runs, to its end and from its start.
@@ -566,18 +595,18 @@ static EG_INLINE void write_used(struct eg_txq *q, const uint64_t *src,
 			run = (uint32_t)(end - src);
 		stop = src + run;
 		if (run & 1)
-			vq_st64_a4(dst++, *src++);
+			used_put(dst++, *src++);
 		if (run & 2) {
-			vq_st64_a4(dst, src[0]);
-			vq_st64_a4(dst + 1, src[1]);
+			used_put(dst, src[0]);
+			used_put(dst + 1, src[1]);
 			src += 2;
 			dst += 2;
 		}
 		for (; src != stop; src += 4, dst += 4) {
-			vq_st64_a4(dst, src[0]);
-			vq_st64_a4(dst + 1, src[1]);
-			vq_st64_a4(dst + 2, src[2]);
-			vq_st64_a4(dst + 3, src[3]);
+			used_put(dst, src[0]);
+			used_put(dst + 1, src[1]);
+			used_put(dst + 2, src[2]);
+			used_put(dst + 3, src[3]);
 		}
 		pos = 0;
 	}
@@ -775,16 +804,6 @@ static int want_notify(struct eg_txq *q, struct burst *b,
 	return read_avail_idx(q, b, st);
 }
 
-/* The used elements n packets will take, and used->idx. */
-static void prefetch_used(const struct eg_txq *q, unsigned int n)
-{
-	unsigned int k;
-
-	for (k = 0; k < n; k += EG_USED_PER_LINE)
-		eg_prefetchw(&q->used->ring[(uint16_t)(q->used_idx + k) & q->mask]);
-	eg_prefetchw(&q->used->idx);
-}
-
 /*
  * The fast path, in one pass: packets from p, at most m of them, on the
  * entries from a (m within the entries known to be posted and the
@@ -840,7 +859,7 @@ static __attribute__((noinline)) uint32_t fast_run(const struct eg_txq *q,
 		if (x >= tail_len || x + dlen > tail_len)
 			break;
 		buf = tail + x;
-		hdr_store(buf);
+		hdr_put(buf);
 		eg_copy_pkt(buf, src, len);
 		sh[i] = head | (uint64_t)(EG_TX_HDR_LEN + len) << 32;
 		p->status = EG_TX_OK;
@@ -871,7 +890,6 @@ unsigned int eg_tx_burst(struct eg_txq *q, struct eg_tx_pkt *pkts,
 	b.cnt = 0;
 	if ((uint16_t)(b.end - b.start) < n)
 		read_avail_idx(q, &b, st);
-	prefetch_used(q, n);
 	p = pkts;
 	pend = pkts + n;
 again:

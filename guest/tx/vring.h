@@ -160,6 +160,11 @@ static inline void vq_st32(void *p, uint32_t v)
 /* A used element (id | len << 32): 4-aligned, as the used ring is. */
 typedef uint64_t eg_u64_a4 __attribute__((aligned(4)));
 
+static inline uint64_t vq_ld64_a4(const void *p)
+{
+	return *(const volatile eg_u64_a4 *)p;
+}
+
 static inline void vq_st64_a4(void *p, uint64_t v)
 {
 	*(volatile eg_u64_a4 *)p = v;
