@@ -434,6 +434,16 @@ int main(int argc, char **argv)
 			vid = __atomic_load_n(&dev_vid, __ATOMIC_SEQ_CST);
 			gen = __atomic_load_n(&new_devices, __ATOMIC_SEQ_CST);
 			rte_vhost_get_negotiated_features(vid, &features);
+			/*
+			 * Both senders poll: the driver need not kick after each
+			 * refill.  As DPDK's net_vhost does for every vring
+			 * (rte_eth_vhost.c, new_device()): used->flags gets
+			 * NO_NOTIFY, which eg_tx never writes.  A sender that
+			 * waits for the driver's notification when the ring is
+			 * full needs it clear; this loop polls instead.
+			 */
+			if (rte_vhost_enable_guest_notification(vid, RXQ, 0))
+				fprintf(stderr, "vhost_tx: guest notifications stay on\n");
 			resumes++;
 			fprintf(stderr, "vhost_tx: device %d running (start %d, resume %d), features 0x%lx\n",
 				vid, gen, resumes, (unsigned long)features);
