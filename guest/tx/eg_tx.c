@@ -375,7 +375,7 @@ static inline uint8_t hdr_byte(uint32_t k)
 }
 
 #define EG_HDR_LO	0ull		/* bytes 0-7 */
-#define EG_HDR_HI	(1u << 16)	/* bytes 8-11: num_buffers (10-11) = 1 */
+#define EG_HDR_HI	0x10000u	/* bytes 8-11: num_buffers (10-11) = 1 */
 
 static inline void hdr_store(uint8_t *dst)
 {
