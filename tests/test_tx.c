@@ -742,6 +742,18 @@ static void test_head_past_table(void)
 	}
 }
 
+/* fn handles sig (with its siginfo) from now on; the old action in *old. */
+static void catch_sig(int sig, void (*fn)(int, siginfo_t *, void *), struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_sigaction = fn;
+	sigaction(sig, &sa, old);
+}
+
 /*
  * Stores that are left out: the peer's memory is made read-only around a
  * burst, and every write fault is counted (and let through: the page is
@@ -768,13 +780,9 @@ static void wp_segv(int sig, siginfo_t *si, void *uc)
 static unsigned int burst_wp(struct peer *p, uint8_t *page, struct eg_tx_pkt *pk,
 			     unsigned int n, unsigned int *sent)
 {
-	struct sigaction sa, old;
+	struct sigaction old;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_sigaction = wp_segv;
-	sigaction(SIGSEGV, &sa, &old);
+	catch_sig(SIGSEGV, wp_segv, &old);
 	wp.page = page;
 	wp.faults = 0;
 	mprotect(page, 4096, PROT_READ);
@@ -1377,7 +1385,7 @@ static void read_once_midburst(unsigned int k)
 {
 	struct peer *p = peer_new(16, 0, 4096);
 	struct eg_tx_pkt pk[2] = { { P, 60, 0 }, { P + 60, 60, 0 } };
-	struct sigaction sa, old_segv, old_trap;
+	struct sigaction old_segv, old_trap;
 	int h[2], w, o;
 	uint64_t aw;
 	unsigned int r;
@@ -1397,13 +1405,8 @@ static void read_once_midburst(unsigned int k)
 		printf("Bail out! ring layout\n");
 		exit(1);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_sigaction = ro_segv;
-	sigaction(SIGSEGV, &sa, &old_segv);
-	sa.sa_sigaction = ro_trap;
-	sigaction(SIGTRAP, &sa, &old_trap);
+	catch_sig(SIGSEGV, ro_segv, &old_segv);
+	catch_sig(SIGTRAP, ro_trap, &old_trap);
 	mprotect(ro.page, 4096, PROT_NONE);
 	r = eg_tx_burst(&p->q, pk, 2, &p->st);
 	mprotect(ro.page, 4096, PROT_READ | PROT_WRITE);
